@@ -1,0 +1,35 @@
+"""socrates_nb: Socratic specification gathering for Jupyter.
+
+>>> import socrates_nb as snb
+>>> ws = snb.connect()                                  # doctest: +SKIP
+"""
+
+from socrates_nb.__about__ import __version__
+from socrates_nb.categories import CATEGORIES
+from socrates_nb.errors import (
+    ConfigError,
+    ConflictError,
+    DatabaseError,
+    NotFoundError,
+    SocratesError,
+    ValidationError,
+)
+from socrates_nb.templates import TEMPLATES
+from socrates_nb.workspace import Project, Session, Specification, Workspace, connect
+
+__all__ = [
+    "CATEGORIES",
+    "TEMPLATES",
+    "ConfigError",
+    "ConflictError",
+    "DatabaseError",
+    "NotFoundError",
+    "Project",
+    "Session",
+    "SocratesError",
+    "Specification",
+    "ValidationError",
+    "Workspace",
+    "__version__",
+    "connect",
+]

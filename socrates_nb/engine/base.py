@@ -1,0 +1,69 @@
+"""The engine protocol: every engine (offline, LLM) plugs in behind these two calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+from socrates_nb.errors import ValidationError
+from socrates_nb.templates import Template
+
+
+@dataclass(frozen=True)
+class QuestionDraft:
+    """A question an engine proposes: ``key`` identifies it so it is never asked twice."""
+
+    key: str
+    category: str
+    text: str
+    why: str
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class ItemDraft:
+    """A specification item an engine extracted from an answer, before it is stored."""
+
+    category: str
+    key: str
+    value: dict[str, Any]
+    text: str
+    confidence: float
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What an engine may know about the project when it decides."""
+
+    template: Template
+    confidence_sums: Mapping[str, float]
+    asked_keys: frozenset[str]
+    recent_answers: Sequence[str] = ()
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Chooses the next question and extracts items from an answer."""
+
+    name: str
+
+    def next_question(self, ctx: EngineContext) -> QuestionDraft | None:
+        """The next question to ask, or None when nothing is left to ask."""
+        ...
+
+    def extract(self, ctx: EngineContext, question: QuestionDraft | None, answer: str) -> list[ItemDraft]:
+        """Specification items stated in ``answer`` (to ``question``, if any)."""
+        ...
+
+
+ENGINES = ("offline",)
+
+
+def get_engine(name: str) -> Engine:
+    """Return the engine called ``name``; unknown names raise a ValidationError listing the valid ones."""
+    if name == "offline":
+        from socrates_nb.engine.offline import OfflineEngine
+
+        return OfflineEngine()
+    raise ValidationError(f"unknown engine {name!r}; valid engines: {', '.join(ENGINES)}")

@@ -1,0 +1,121 @@
+"""Exports of a specification: Markdown, JSON and CSV.
+
+Exports name items by their stable refs and carry no database ids or timestamps, so the
+same answers in the same order export to the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from socrates_nb.__about__ import __version__
+from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
+from socrates_nb.services.views import ItemView, SpecView
+
+FORMATS = ("md", "json", "csv")
+SPEC_FORMAT_VERSION = 1
+
+
+def spec_to_dict(spec: SpecView) -> dict[str, Any]:
+    """The JSON shape of a specification."""
+    return {
+        "format": "socrates_nb.specification",
+        "format_version": SPEC_FORMAT_VERSION,
+        "generator": f"socrates_nb {__version__}",
+        "project": {
+            "name": spec.project.name,
+            "description": spec.project.description,
+            "template": spec.project.template,
+            "status": spec.project.status,
+        },
+        "maturity": spec.maturity.to_dict(),
+        "items": [_item(i) for i in spec.items],
+        "conflicts": [
+            {k: v for k, v in c.to_dict().items() if k not in ("id", "item_ids")} for c in spec.conflicts
+        ],
+        "gaps": list(spec.gaps),
+    }
+
+
+def _item(item: ItemView) -> dict[str, Any]:
+    return {
+        "ref": item.ref,
+        "category": item.category,
+        "key": item.key,
+        "value": item.value,
+        "text": item.text,
+        "confidence": item.confidence,
+        "findings": list(item.findings),
+        "source": {"question": item.source_question, "answer": item.source_answer},
+    }
+
+
+def to_json(spec: SpecView) -> str:
+    """The specification as indented, key-sorted JSON."""
+    return json.dumps(spec_to_dict(spec), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def to_csv(spec: SpecView) -> str:
+    """One row per current item: ref, category, key, text, confidence, value (JSON), findings, source."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["ref", "category", "key", "text", "confidence", "value", "findings", "question", "answer"])
+    for i in spec.items:
+        writer.writerow([
+            i.ref, i.category, i.key, i.text, f"{i.confidence:.2f}",
+            json.dumps(i.value, sort_keys=True, ensure_ascii=False),
+            "; ".join(f["rule"] for f in i.findings), i.source_question or "", i.source_answer or "",
+        ])
+    return out.getvalue()
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(spec: SpecView) -> str:
+    """A readable document: items grouped by category with their sources, then conflicts and gaps."""
+    p = spec.project
+    lines = [f"# {_md_escape(p.name)}: specification", ""]
+    if p.description:
+        lines += [_md_escape(p.description), ""]
+    lines += [f"Template: `{p.template}` · Maturity: **{spec.maturity.score:.1f} / 100**", ""]
+    by_cat: dict[str, list[ItemView]] = {c: [] for c in CATEGORIES}
+    for item in spec.items:
+        by_cat[item.category].append(item)
+    for cat in CATEGORIES:
+        if not by_cat[cat]:
+            continue
+        lines += [f"## {CATEGORY_INFO[cat].label}", ""]
+        for item in by_cat[cat]:
+            lines.append(f"- **{item.ref}** {_md_escape(item.text)} _(confidence {item.confidence:.2f})_")
+            if item.source_question:
+                lines.append(f"  - Asked: {_md_escape(item.source_question)}")
+            if item.source_answer:
+                lines.append(f"  - Answer: \"{_md_escape(item.source_answer)}\"")
+            for f in item.findings:
+                lines.append(f"  - ⚠ `{f['rule']}`: {_md_escape(f['message'])}")
+        lines.append("")
+    lines += ["## Open conflicts", ""]
+    if spec.conflicts:
+        lines += [
+            f"- {c.item_a} vs {c.item_b} ({c.type}, {c.severity}): {_md_escape(c.explanation)}" for c in spec.conflicts
+        ]
+    else:
+        lines.append("None.")
+    lines += ["", "## Gaps", ""]
+    lines += [f"- {_md_escape(g)}" for g in spec.gaps] or ["None: every category meets its target."]
+    return "\n".join(lines) + "\n"
+
+
+def render(spec: SpecView, fmt: str) -> str:
+    """The specification in ``fmt`` (md, json or csv)."""
+    from socrates_nb.errors import ValidationError
+
+    renderers = {"md": to_markdown, "markdown": to_markdown, "json": to_json, "csv": to_csv}
+    if fmt not in renderers:
+        raise ValidationError(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    return renderers[fmt](spec)

@@ -1,0 +1,1 @@
+"""Quality of a specification: maturity now; lint rules, classifier and conflicts later."""

@@ -1,0 +1,88 @@
+"""Projects: create, list (paged, newest first), read with sessions."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import selectinload
+
+from socrates_nb.cache import ReadCache
+from socrates_nb.errors import ConflictError
+from socrates_nb.services.access import owned_project
+from socrates_nb.services.validation import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS,
+    clean_text,
+    page_bounds,
+    project_status,
+)
+from socrates_nb.services.views import Actor, Page, ProjectView
+from socrates_nb.storage import models
+from socrates_nb.storage.db import Database
+from socrates_nb.templates import DEFAULT_TEMPLATE, get_template
+
+
+class ProjectService:
+    """Ownership-checked project operations with cached reads."""
+
+    def __init__(self, db: Database, cache: ReadCache) -> None:
+        self.db = db
+        self.cache = cache
+
+    def create(self, actor: Actor, name: str, description: str = "", template: str = DEFAULT_TEMPLATE) -> ProjectView:
+        """Create a project; its name must be unique among the actor's projects."""
+        name = clean_text(name, "name", MAX_NAME_CHARS)
+        description = clean_text(description, "description", MAX_DESCRIPTION_CHARS, allow_empty=True)
+        get_template(template)
+
+        def work(orm: OrmSession) -> ProjectView:
+            if orm.scalar(select(models.Project.id).where(models.Project.user_id == actor.id, models.Project.name == name)):
+                raise ConflictError(f"a project named {name!r} already exists")
+            row = models.Project(id=uuid.uuid4(), user_id=actor.id, name=name, description=description, template=template)
+            orm.add(row)
+            orm.flush()
+            return ProjectView.of(row)
+
+        try:
+            view = self.db.run_write(work)
+        except IntegrityError:  # a concurrent create won the race for the name
+            raise ConflictError(f"a project named {name!r} already exists") from None
+        self.cache.invalidate(actor.id, "projects")
+        return view
+
+    def list(self, actor: Actor, status: str | None = None, offset: int = 0, limit: int = 20) -> Page[ProjectView]:
+        """A page of the actor's projects, newest first, optionally of one status."""
+        offset, limit = page_bounds(offset, limit)
+        if status is not None:
+            project_status(status)
+
+        def load() -> Page[ProjectView]:
+            with self.db.read() as orm:
+                where = [models.Project.user_id == actor.id]
+                if status is not None:
+                    where.append(models.Project.status == status)
+                total = orm.scalar(select(func.count()).select_from(models.Project).where(*where)) or 0
+                rows = orm.scalars(
+                    select(models.Project)
+                    .where(*where)
+                    .order_by(models.Project.created_at.desc(), models.Project.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                ).all()
+                return Page(tuple(ProjectView.of(r) for r in rows), total, offset, limit)
+
+        return self.cache.get_or_load((actor.id, "projects", status, offset, limit), load)
+
+    def get(self, actor: Actor, ref: str | uuid.UUID, include_sessions: bool = False) -> ProjectView:
+        """The actor's project by id or name; its sessions come in one extra query when asked for."""
+
+        def load() -> ProjectView:
+            with self.db.read() as orm:
+                options = [selectinload(models.Project.sessions)] if include_sessions else []
+                row = owned_project(orm, actor, ref, options=options)
+                return ProjectView.of(row, with_sessions=include_sessions)
+
+        return self.cache.get_or_load((actor.id, "project", str(ref), include_sessions), load)

@@ -1,0 +1,239 @@
+"""Sessions: start, ask, answer, skip, complete. One answer is one atomic turn."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import replace
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as OrmSession
+
+from socrates_nb.cache import ReadCache
+from socrates_nb.categories import CATEGORY_INFO
+from socrates_nb.engine.base import ItemDraft, QuestionDraft, get_engine
+from socrates_nb.errors import ConflictError
+from socrates_nb.quality.conflicts import judge
+from socrates_nb.quality.maturity import compute_maturity
+from socrates_nb.services.access import owned_project, owned_session
+from socrates_nb.services.state import confidence_sums, engine_context
+from socrates_nb.services.validation import answer_text, parse_uuid
+from socrates_nb.services.views import Actor, ConflictView, ItemView, QuestionView, SessionView, TurnView
+from socrates_nb.storage import models
+from socrates_nb.storage.db import Database
+from socrates_nb.storage.models import utcnow
+
+
+class SessionService:
+    """Ownership-checked session operations; every write is one transaction."""
+
+    def __init__(self, db: Database, cache: ReadCache) -> None:
+        self.db = db
+        self.cache = cache
+
+    # --- reads -------------------------------------------------------------------------
+
+    def get(self, actor: Actor, session_id: str | uuid.UUID) -> SessionView:
+        """The actor's session."""
+        with self.db.read() as orm:
+            return SessionView.of(owned_session(orm, actor, session_id))
+
+    def current_question(self, actor: Actor, session_id: str | uuid.UUID) -> QuestionView | None:
+        """The question waiting for an answer, or None when the session has nothing left to ask."""
+        with self.db.read() as orm:
+            row = owned_session(orm, actor, session_id)
+            pending = _pending(orm, row.id)
+            return QuestionView.of(pending) if pending else None
+
+    # --- writes ------------------------------------------------------------------------
+
+    def start(self, actor: Actor, project_ref: str | uuid.UUID, engine: str = "offline") -> tuple[SessionView, QuestionView | None]:
+        """Open a new session on the actor's project and ask its first question."""
+        chosen = get_engine(engine)
+
+        def work(orm: OrmSession) -> tuple[SessionView, QuestionView | None]:
+            project = owned_project(orm, actor, project_ref, lock=True)
+            row = models.Session(id=uuid.uuid4(), project_id=project.id, engine=chosen.name)
+            orm.add(row)
+            orm.flush()
+            question = _ask_next(orm, row, chosen.next_question(engine_context(orm, project)))
+            return SessionView.of(row), question
+
+        result = self.db.run_write(work)
+        self._invalidate(actor)
+        return result
+
+    def answer(
+        self, actor: Actor, session_id: str | uuid.UUID, text: str, question_id: str | uuid.UUID | None = None
+    ) -> TurnView:
+        """Store an answer to the pending question and everything it produces, atomically.
+
+        With ``question_id`` the answer is refused (ConflictError) if that question is no
+        longer the pending one, e.g. because another process answered it first. Without
+        it, the answer goes to whatever question is pending when the turn runs.
+        """
+        text = answer_text(text)
+        expected = parse_uuid(question_id, "question") if question_id is not None else None
+
+        def work(orm: OrmSession) -> TurnView:
+            session = owned_session(orm, actor, session_id)
+            project = owned_project(orm, actor, session.project_id, lock=True)
+            _require_active(session)
+            pending = _pending(orm, session.id)
+            if expected is not None and (pending is None or pending.id != expected):
+                raise ConflictError(
+                    f"question {expected} is no longer waiting for an answer in this session; "
+                    "reload the session to see the current question"
+                )
+            session.answer_count += 1
+            answer = models.Answer(id=uuid.uuid4(), session_id=session.id, question_id=pending.id if pending else None,
+                                   seq=session.answer_count, text=text)
+            orm.add(answer)
+            engine = get_engine(session.engine)
+            ctx = engine_context(orm, project)
+            drafts = engine.extract(ctx, _draft_of(pending), text)
+            if pending is not None:
+                pending.status = "answered"
+            items, conflicts = _store_items(orm, project.id, answer, drafts)
+            orm.flush()
+            sums = confidence_sums(orm, project.id)
+            maturity = compute_maturity(ctx.template, sums)
+            next_q = _ask_next(orm, session, engine.next_question(replace(ctx, confidence_sums=sums)))
+            answer.maturity_after = maturity.score
+            return TurnView(
+                answer_id=answer.id,
+                seq=answer.seq,
+                items=tuple(ItemView.of(i, pending.text if pending else None, text) for i in items),
+                conflicts=tuple(conflicts),
+                next_question=next_q,
+                maturity=maturity,
+            )
+
+        turn = self.db.run_write(work)
+        self._invalidate(actor)
+        return turn
+
+    def skip(self, actor: Actor, session_id: str | uuid.UUID) -> QuestionView | None:
+        """Skip the pending question (it is not asked again in this project); returns the next one."""
+
+        def work(orm: OrmSession) -> QuestionView | None:
+            session = owned_session(orm, actor, session_id)
+            project = owned_project(orm, actor, session.project_id, lock=True)
+            _require_active(session)
+            pending = _pending(orm, session.id)
+            if pending is None:
+                raise ConflictError("there is no pending question to skip")
+            pending.status = "skipped"
+            orm.flush()
+            return _ask_next(orm, session, get_engine(session.engine).next_question(engine_context(orm, project)))
+
+        result = self.db.run_write(work)
+        self._invalidate(actor)
+        return result
+
+    def complete(self, actor: Actor, session_id: str | uuid.UUID) -> SessionView:
+        """Close the session; a pending question is withdrawn. Completing twice is an error."""
+
+        def work(orm: OrmSession) -> SessionView:
+            session = owned_session(orm, actor, session_id)
+            _require_active(session)
+            pending = _pending(orm, session.id)
+            if pending is not None:
+                pending.status = "withdrawn"
+            session.status = "completed"
+            session.completed_at = utcnow()
+            orm.flush()
+            return SessionView.of(session)
+
+        result = self.db.run_write(work)
+        self._invalidate(actor)
+        return result
+
+    def _invalidate(self, actor: Actor) -> None:
+        self.cache.invalidate(actor.id, "project")
+        self.cache.invalidate(actor.id, "spec")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _pending(orm: OrmSession, session_id: uuid.UUID) -> models.Question | None:
+    return orm.scalar(
+        select(models.Question).where(models.Question.session_id == session_id, models.Question.status == "pending")
+    )
+
+
+def _require_active(session: models.Session) -> None:
+    if session.status != "active":
+        raise ConflictError(f"session {session.id} is {session.status}; start a new session to continue")
+
+
+def _draft_of(question: models.Question | None) -> QuestionDraft | None:
+    if question is None:
+        return None
+    return QuestionDraft(key=question.bank_key, category=question.category, text=question.text, why=question.why)
+
+
+def _ask_next(orm: OrmSession, session: models.Session, draft: QuestionDraft | None) -> QuestionView | None:
+    if draft is None:
+        return None
+    session.question_count += 1
+    row = models.Question(
+        id=uuid.uuid4(), session_id=session.id, project_id=session.project_id, seq=session.question_count,
+        bank_key=draft.key, category=draft.category, text=draft.text, why=draft.why, status="pending",
+    )
+    orm.add(row)
+    orm.flush()
+    return QuestionView.of(row)
+
+
+def _store_items(
+    orm: OrmSession, project_id: uuid.UUID, answer: models.Answer, drafts: list[ItemDraft]
+) -> tuple[list[models.SpecItem], list[ConflictView]]:
+    """Insert the drafts with stable refs; supersede restatements; record conflicts."""
+    if not drafts:
+        return [], []
+    prefixes = {CATEGORY_INFO[d.category].ref_prefix for d in drafts}
+    next_seq = defaultdict(int)
+    for prefix, top in orm.execute(
+        select(models.SpecItem.ref_prefix, func.max(models.SpecItem.ref_seq))
+        .where(models.SpecItem.project_id == project_id, models.SpecItem.ref_prefix.in_(prefixes))
+        .group_by(models.SpecItem.ref_prefix)
+    ):
+        next_seq[prefix] = top
+    same_key: dict[str, list[models.SpecItem]] = defaultdict(list)
+    for old in orm.scalars(
+        select(models.SpecItem).where(
+            models.SpecItem.project_id == project_id,
+            models.SpecItem.key.in_({d.key for d in drafts}),
+            models.SpecItem.is_current.is_(True),
+        )
+    ):
+        same_key[old.key].append(old)
+
+    items: list[models.SpecItem] = []
+    conflicts: list[ConflictView] = []
+    for draft in drafts:
+        prefix = CATEGORY_INFO[draft.category].ref_prefix
+        next_seq[prefix] += 1
+        item = models.SpecItem(
+            id=uuid.uuid4(), project_id=project_id, answer_id=answer.id, ref_prefix=prefix, ref_seq=next_seq[prefix],
+            category=draft.category, key=draft.key, value=draft.value, text=draft.text,
+            confidence=draft.confidence, findings=draft.findings, is_current=True,
+        )
+        orm.add(item)
+        for old in same_key[draft.key]:
+            verdict = judge(draft.key, old.value, draft.value)
+            if verdict.kind == "restatement":
+                old.is_current = False
+                old.superseded_by = item.id
+            elif verdict.kind == "conflict":
+                row = models.Conflict(
+                    id=uuid.uuid4(), project_id=project_id, type=verdict.type, severity=verdict.severity,
+                    item_a_id=old.id, item_b_id=item.id, explanation=verdict.explanation, status="open",
+                )
+                orm.add(row)
+                conflicts.append(ConflictView.of(row, {old.id: old.ref, item.id: item.ref}))
+        same_key[draft.key] = [o for o in same_key[draft.key] if o.is_current] + [item]
+        items.append(item)
+    return items, conflicts

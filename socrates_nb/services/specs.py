@@ -1,0 +1,154 @@
+"""Specifications: current items with their sources, open conflicts, maturity, gaps; conflict resolution."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import aliased
+
+from socrates_nb.cache import ReadCache
+from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
+from socrates_nb.errors import ConflictError, NotFoundError, ValidationError
+from socrates_nb.quality.maturity import Maturity
+from socrates_nb.services.access import owned_project
+from socrates_nb.services.state import project_maturity
+from socrates_nb.services.validation import MAX_ANSWER_CHARS, clean_text, parse_uuid
+from socrates_nb.services.views import Actor, ConflictView, ItemView, ProjectView, SpecView
+from socrates_nb.storage import models
+from socrates_nb.storage.db import Database
+from socrates_nb.storage.models import utcnow
+
+RESOLUTIONS = ("keep_a", "keep_b", "merge", "dismiss")
+CONFLICT_STATUSES = ("open", "resolved", "dismissed")
+
+
+def describe_gaps(maturity: Maturity) -> tuple[str, ...]:
+    """One actionable line per category that is not yet covered."""
+    return tuple(
+        f"{CATEGORY_INFO[c].label}: {round(maturity.coverage[c] * 100)}% covered; "
+        f"add items on {CATEGORY_INFO[c].description[0].lower() + CATEGORY_INFO[c].description[1:]}"
+        for c in maturity.gaps()
+    )
+
+
+class SpecService:
+    """The specification of a project, and resolution of its conflicts."""
+
+    def __init__(self, db: Database, cache: ReadCache) -> None:
+        self.db = db
+        self.cache = cache
+
+    def specification(self, actor: Actor, project_ref: str | uuid.UUID) -> SpecView:
+        """Current items (with the question and answer each came from), open conflicts, maturity, gaps."""
+        return self.cache.get_or_load((actor.id, "spec", str(project_ref)), lambda: self._load(actor, project_ref))
+
+    def _load(self, actor: Actor, project_ref: str | uuid.UUID) -> SpecView:
+        with self.db.read() as orm:
+            project = owned_project(orm, actor, project_ref)
+            rows = orm.execute(
+                select(models.SpecItem, models.Question.text, models.Answer.text)
+                .outerjoin(models.Answer, models.SpecItem.answer_id == models.Answer.id)
+                .outerjoin(models.Question, models.Answer.question_id == models.Question.id)
+                .where(models.SpecItem.project_id == project.id, models.SpecItem.is_current.is_(True))
+            ).all()
+            rank = {c: i for i, c in enumerate(CATEGORIES)}
+            items = sorted(
+                (ItemView.of(item, q, a) for item, q, a in rows),
+                key=lambda i: (rank[i.category], i.ref),
+            )
+            conflicts = _conflict_views(orm, project.id, "open")
+            maturity = project_maturity(orm, project)
+            return SpecView(ProjectView.of(project), tuple(items), tuple(conflicts), maturity, describe_gaps(maturity))
+
+    def conflicts(self, actor: Actor, project_ref: str | uuid.UUID, status: str | None = "open") -> list[ConflictView]:
+        """The project's conflicts, optionally of one status."""
+        if status is not None and status not in CONFLICT_STATUSES:
+            raise ValidationError(f"unknown conflict status {status!r}; valid: {', '.join(CONFLICT_STATUSES)}")
+        with self.db.read() as orm:
+            project = owned_project(orm, actor, project_ref)
+            return _conflict_views(orm, project.id, status)
+
+    def resolve(
+        self, actor: Actor, conflict_id: str | uuid.UUID, resolution: str, text: str | None = None
+    ) -> ConflictView:
+        """Resolve an open conflict.
+
+        ``keep_a``/``keep_b`` supersede the other item; ``merge`` adds a new item with
+        ``text`` that supersedes both; ``dismiss`` leaves both items standing.
+        """
+        if resolution not in RESOLUTIONS:
+            raise ValidationError(f"unknown resolution {resolution!r}; valid: {', '.join(RESOLUTIONS)}")
+        merged_text = clean_text(text, "text", MAX_ANSWER_CHARS) if resolution == "merge" else None
+        cid = parse_uuid(conflict_id, "conflict")
+
+        def work(orm: OrmSession) -> ConflictView:
+            row = orm.scalar(
+                select(models.Conflict)
+                .join(models.Project, models.Conflict.project_id == models.Project.id)
+                .where(models.Conflict.id == cid, models.Project.user_id == actor.id)
+            )
+            if row is None:
+                raise NotFoundError(f"conflict {str(conflict_id)!r} not found")
+            owned_project(orm, actor, row.project_id, lock=True)
+            if row.status != "open":
+                raise ConflictError(f"conflict {row.id} is already {row.status}")
+            a, b = orm.get_one(models.SpecItem, row.item_a_id), orm.get_one(models.SpecItem, row.item_b_id)
+            if resolution == "keep_a":
+                _supersede(b, a)
+            elif resolution == "keep_b":
+                _supersede(a, b)
+            elif resolution == "merge":
+                merged = _merged_item(orm, a, b, merged_text or "")
+                _supersede(a, merged)
+                _supersede(b, merged)
+            row.status = "dismissed" if resolution == "dismiss" else "resolved"
+            row.resolution = resolution
+            row.resolution_text = merged_text
+            row.resolved_at = utcnow()
+            orm.flush()
+            return ConflictView.of(row, {a.id: a.ref, b.id: b.ref})
+
+        view = self.db.run_write(work)
+        self.cache.invalidate(actor.id, "spec")
+        self.cache.invalidate(actor.id, "project")
+        return view
+
+
+def _supersede(old: models.SpecItem, new: models.SpecItem) -> None:
+    old.is_current = False
+    old.superseded_by = new.id
+
+
+def _merged_item(orm: OrmSession, a: models.SpecItem, b: models.SpecItem, text: str) -> models.SpecItem:
+    top = orm.scalar(
+        select(models.SpecItem.ref_seq)
+        .where(models.SpecItem.project_id == a.project_id, models.SpecItem.ref_prefix == a.ref_prefix)
+        .order_by(models.SpecItem.ref_seq.desc())
+        .limit(1)
+    )
+    item = models.SpecItem(
+        id=uuid.uuid4(), project_id=a.project_id, answer_id=None, ref_prefix=a.ref_prefix, ref_seq=(top or 0) + 1,
+        category=a.category, key=a.key, value={"text": text, "merged_from": [a.ref, b.ref]}, text=text,
+        confidence=max(a.confidence, b.confidence), findings=[], is_current=True,
+    )
+    orm.add(item)
+    orm.flush()
+    return item
+
+
+def _conflict_views(orm: OrmSession, project_id: uuid.UUID, status: str | None) -> list[ConflictView]:
+    query = select(models.Conflict).where(models.Conflict.project_id == project_id)
+    if status is not None:
+        query = query.where(models.Conflict.status == status)
+    rows = orm.scalars(query.order_by(models.Conflict.created_at, models.Conflict.id)).all()
+    if not rows:
+        return []
+    ids = {r.item_a_id for r in rows} | {r.item_b_id for r in rows}
+    item = aliased(models.SpecItem)
+    refs = {
+        i: f"{p}-{s:03d}"
+        for i, p, s in orm.execute(select(item.id, item.ref_prefix, item.ref_seq).where(or_(item.id.in_(ids))))
+    }
+    return [ConflictView.of(r, refs) for r in rows]

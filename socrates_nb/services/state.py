@@ -1,0 +1,46 @@
+"""Queries that describe where a project stands: coverage, asked questions, maturity."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as OrmSession
+
+from socrates_nb.engine.base import EngineContext
+from socrates_nb.quality.maturity import Maturity, compute_maturity
+from socrates_nb.storage import models
+from socrates_nb.templates import get_template
+
+
+def confidence_sums(orm: OrmSession, project_id: uuid.UUID) -> dict[str, float]:
+    """Sum of current items' confidences per category (one indexed aggregate query)."""
+    rows = orm.execute(
+        select(models.SpecItem.category, func.sum(models.SpecItem.confidence))
+        .where(models.SpecItem.project_id == project_id, models.SpecItem.is_current.is_(True))
+        .group_by(models.SpecItem.category)
+    ).all()
+    return {cat: float(total or 0.0) for cat, total in rows}
+
+
+def project_maturity(orm: OrmSession, project: models.Project) -> Maturity:
+    """The project's maturity by the one formula."""
+    return compute_maturity(get_template(project.template), confidence_sums(orm, project.id))
+
+
+def engine_context(orm: OrmSession, project: models.Project, sums: dict[str, float] | None = None) -> EngineContext:
+    """What the engine may know: template, coverage, questions already asked, recent answers."""
+    asked = orm.scalars(select(models.Question.bank_key).where(models.Question.project_id == project.id)).all()
+    recent = orm.scalars(
+        select(models.Answer.text)
+        .join(models.Session, models.Answer.session_id == models.Session.id)
+        .where(models.Session.project_id == project.id)
+        .order_by(models.Answer.created_at.desc())
+        .limit(3)
+    ).all()
+    return EngineContext(
+        template=get_template(project.template),
+        confidence_sums=sums if sums is not None else confidence_sums(orm, project.id),
+        asked_keys=frozenset(asked),
+        recent_answers=tuple(reversed(recent)),
+    )

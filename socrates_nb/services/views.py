@@ -1,0 +1,257 @@
+"""Immutable views returned by services, and their JSON shapes (defined once, used by every door)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from socrates_nb.quality.maturity import Maturity
+from socrates_nb.storage import models
+
+T = TypeVar("T")
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.isoformat().replace("+00:00", "Z") if ts else None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user on whose behalf a service call runs."""
+
+    id: uuid.UUID
+    username: str
+    role: str = "user"
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: the items, the total count, and where the page starts."""
+
+    items: tuple[T, ...]
+    total: int
+    offset: int
+    limit: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{items, total, offset, limit}``."""
+        return {
+            "items": [i.to_dict() for i in self.items],  # type: ignore[attr-defined]
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+        }
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A Socratic session of a project."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    engine: str
+    status: str
+    answer_count: int
+    question_count: int
+    created_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: models.Session) -> "SessionView":
+        return cls(
+            row.id, row.project_id, row.engine, row.status, row.answer_count, row.question_count,
+            row.created_at, row.completed_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "project_id": str(self.project_id),
+            "engine": self.engine,
+            "status": self.status,
+            "answer_count": self.answer_count,
+            "question_count": self.question_count,
+            "created_at": _iso(self.created_at),
+            "completed_at": _iso(self.completed_at),
+        }
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """A project; ``sessions`` is filled only when asked for."""
+
+    id: uuid.UUID
+    name: str
+    description: str
+    template: str
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    sessions: tuple[SessionView, ...] | None = None
+
+    @classmethod
+    def of(cls, row: models.Project, with_sessions: bool = False) -> "ProjectView":
+        sessions = tuple(SessionView.of(s) for s in row.sessions) if with_sessions else None
+        return cls(
+            row.id, row.name, row.description, row.template, row.status, row.version,
+            row.created_at, row.updated_at, sessions,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": str(self.id),
+            "name": self.name,
+            "description": self.description,
+            "template": self.template,
+            "status": self.status,
+            "version": self.version,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+        if self.sessions is not None:
+            out["sessions"] = [s.to_dict() for s in self.sessions]
+        return out
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question put to the user, with its category and why it matters."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    seq: int
+    key: str
+    category: str
+    text: str
+    why: str
+    status: str
+
+    @classmethod
+    def of(cls, row: models.Question) -> "QuestionView":
+        return cls(row.id, row.session_id, row.seq, row.bank_key, row.category, row.text, row.why, row.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "session_id": str(self.session_id),
+            "seq": self.seq,
+            "key": self.key,
+            "category": self.category,
+            "text": self.text,
+            "why": self.why,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """A specification item."""
+
+    id: uuid.UUID
+    ref: str
+    category: str
+    key: str
+    value: dict[str, Any]
+    text: str
+    confidence: float
+    findings: tuple[dict[str, Any], ...]
+    is_current: bool
+    answer_id: uuid.UUID | None
+    source_question: str | None = None
+    source_answer: str | None = None
+
+    @classmethod
+    def of(cls, row: models.SpecItem, question: str | None = None, answer: str | None = None) -> "ItemView":
+        return cls(
+            row.id, row.ref, row.category, row.key, dict(row.value), row.text, row.confidence,
+            tuple(row.findings or ()), row.is_current, row.answer_id, question, answer,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "ref": self.ref,
+            "category": self.category,
+            "key": self.key,
+            "value": self.value,
+            "text": self.text,
+            "confidence": self.confidence,
+            "findings": list(self.findings),
+            "is_current": self.is_current,
+            "source": {
+                "answer_id": str(self.answer_id) if self.answer_id else None,
+                "question": self.source_question,
+                "answer": self.source_answer,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class ConflictView:
+    """A contradiction between two items, open until resolved."""
+
+    id: uuid.UUID
+    type: str
+    severity: str
+    item_a: str
+    item_b: str
+    item_a_id: uuid.UUID
+    item_b_id: uuid.UUID
+    explanation: str
+    status: str
+    resolution: str | None
+
+    @classmethod
+    def of(cls, row: models.Conflict, refs: dict[uuid.UUID, str]) -> "ConflictView":
+        return cls(
+            row.id, row.type, row.severity, refs[row.item_a_id], refs[row.item_b_id], row.item_a_id,
+            row.item_b_id, row.explanation, row.status, row.resolution,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "severity": self.severity,
+            "items": [self.item_a, self.item_b],
+            "item_ids": [str(self.item_a_id), str(self.item_b_id)],
+            "explanation": self.explanation,
+            "status": self.status,
+            "resolution": self.resolution,
+        }
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """What one answer produced: items, conflicts, the next question and the new maturity."""
+
+    answer_id: uuid.UUID
+    seq: int
+    items: tuple[ItemView, ...]
+    conflicts: tuple[ConflictView, ...]
+    next_question: QuestionView | None
+    maturity: Maturity
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer_id": str(self.answer_id),
+            "seq": self.seq,
+            "items": [i.to_dict() for i in self.items],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "next_question": self.next_question.to_dict() if self.next_question else None,
+            "maturity": self.maturity.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class SpecView:
+    """A project's specification: current items, open conflicts, maturity and gaps."""
+
+    project: ProjectView
+    items: tuple[ItemView, ...]
+    conflicts: tuple[ConflictView, ...]
+    maturity: Maturity
+    gaps: tuple[str, ...] = field(default=())

@@ -1,0 +1,1 @@
+"""Storage: the typed ORM model, the database engine and migrations."""

@@ -1,0 +1,109 @@
+"""The database engine: SQLite pragmas, immediate write transactions, PostgreSQL locks.
+
+Several kernels, the CLI and a Jupyter server may share one SQLite file. To make that
+safe every connection runs in WAL mode with a busy timeout and foreign keys on, and
+every *write* transaction starts with ``BEGIN IMMEDIATE`` so that two writers queue on
+the database lock instead of failing half-way ("database is locked"). Reads use a
+plain deferred ``BEGIN`` and never block writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import sessionmaker
+
+from socrates_nb.errors import DatabaseError
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_WRITE_OPTION = "socrates_write"
+_LOCKED_RETRIES = 5
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own
+        # transaction handling would defer it and break BEGIN IMMEDIATE).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(_WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """One database: an engine for reads, one for writes, and transaction helpers."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.dialect = url.get_backend_name()
+        kwargs: dict[str, Any] = {"future": True}
+        if self.dialect == "sqlite":
+            assert url.database
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is the embedded SQLite backend."""
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[OrmSession]:
+        """A read-only unit of work (deferred transaction, rolled back at the end)."""
+        with self._reader() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[OrmSession]:
+        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; committed on success, else rolled back."""
+        with self._writer() as session:
+            with session.begin():
+                yield session
+
+    def run_write(self, work: Callable[[OrmSession], T]) -> T:
+        """Run ``work`` in a write transaction, retrying a few times if SQLite still reports a lock."""
+        for attempt in range(_LOCKED_RETRIES):
+            try:
+                with self.write() as session:
+                    return work(session)
+            except OperationalError as exc:
+                if not (self.is_sqlite and "locked" in str(exc.orig)) or attempt == _LOCKED_RETRIES - 1:
+                    raise DatabaseError(f"database error: {exc.orig}") from exc
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

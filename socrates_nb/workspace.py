@@ -1,0 +1,252 @@
+"""The public Python API: a workspace (database + acting user) and handles on its objects.
+
+Every method calls the service layer; nothing here holds a business rule.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from socrates_nb.cache import CacheStats, ReadCache
+from socrates_nb.config import Settings
+from socrates_nb.export import render, spec_to_dict
+from socrates_nb.quality.maturity import Maturity
+from socrates_nb.services.accounts import ensure_user, local_username
+from socrates_nb.services.projects import ProjectService
+from socrates_nb.services.sessions import SessionService
+from socrates_nb.services.specs import SpecService
+from socrates_nb.services.views import (
+    Actor,
+    ConflictView,
+    ItemView,
+    Page,
+    ProjectView,
+    QuestionView,
+    SessionView,
+    SpecView,
+    TurnView,
+)
+from socrates_nb.storage.db import Database
+from socrates_nb.storage.migrate import ensure_schema
+from socrates_nb.templates import DEFAULT_TEMPLATE
+
+Question = QuestionView
+Turn = TurnView
+Conflict = ConflictView
+Item = ItemView
+
+
+class Workspace:
+    """A connection to a database on behalf of one user."""
+
+    def __init__(self, db: Database, actor: Actor, cache: ReadCache) -> None:
+        self.db = db
+        self.user = actor
+        self.cache = cache
+        self._projects = ProjectService(db, cache)
+        self._sessions = SessionService(db, cache)
+        self._specs = SpecService(db, cache)
+
+    def create_project(self, name: str, description: str = "", template: str = DEFAULT_TEMPLATE) -> "Project":
+        """Create a project from a template (see ``socrates_nb.TEMPLATES``)."""
+        return Project(self, self._projects.create(self.user, name, description, template))
+
+    def projects(self, status: str | None = None, offset: int = 0, limit: int = 20) -> "ProjectPage":
+        """A page of your projects, newest first."""
+        page = self._projects.list(self.user, status=status, offset=offset, limit=limit)
+        return ProjectPage(tuple(Project(self, v) for v in page.items), page.total, page.offset, page.limit)
+
+    def project(self, id_or_name: str | uuid.UUID) -> "Project":
+        """Reopen one of your projects by id or name."""
+        return Project(self, self._projects.get(self.user, id_or_name))
+
+    def session(self, session_id: str | uuid.UUID) -> "Session":
+        """Reopen one of your sessions by id (e.g. from another process)."""
+        return Session(self, self._sessions.get(self.user, session_id))
+
+    def cache_stats(self) -> CacheStats:
+        """Hit and miss counts of the read cache."""
+        return self.cache.stats()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Workspace user={self.user.username!r} db={self.db.url.render_as_string(hide_password=True)!r}>"
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    """One page of projects: ``items`` and the ``total`` count."""
+
+    items: tuple["Project", ...]
+    total: int
+    offset: int
+    limit: int
+
+
+class Project:
+    """A handle on one of your projects."""
+
+    def __init__(self, ws: Workspace, view: ProjectView) -> None:
+        self._ws = ws
+        self._view = view
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+    @property
+    def view(self) -> ProjectView:
+        """The project's data as last loaded."""
+        return self._view
+
+    def refresh(self) -> "Project":
+        """Reload the project's data."""
+        self._view = self._ws._projects.get(self._ws.user, self._view.id)
+        return self
+
+    def sessions(self) -> list["Session"]:
+        """The project's sessions, oldest first."""
+        view = self._ws._projects.get(self._ws.user, self._view.id, include_sessions=True)
+        return [Session(self._ws, s) for s in view.sessions or ()]
+
+    def start_session(self, engine: str = "offline") -> "Session":
+        """Open a new Socratic session; its first question is ready at once."""
+        view, _question = self._ws._sessions.start(self._ws.user, self._view.id, engine=engine)
+        return Session(self._ws, view)
+
+    def specification(self) -> "Specification":
+        """The current specification: items, open conflicts, maturity, gaps."""
+        return Specification(self._ws._specs.specification(self._ws.user, self._view.id))
+
+    def conflicts(self, status: str | None = "open") -> list[ConflictView]:
+        """The project's conflicts (open ones by default)."""
+        return self._ws._specs.conflicts(self._ws.user, self._view.id, status)
+
+    def resolve_conflict(self, conflict: ConflictView | str | uuid.UUID, resolution: str, text: str | None = None) -> ConflictView:
+        """Resolve a conflict: ``keep_a``, ``keep_b``, ``merge`` (with ``text``) or ``dismiss``."""
+        cid = conflict.id if isinstance(conflict, ConflictView) else conflict
+        return self._ws._specs.resolve(self._ws.user, cid, resolution, text)
+
+    def __repr__(self) -> str:
+        return f"<Project {self._view.name!r} template={self._view.template} status={self._view.status} id={self._view.id}>"
+
+
+class Session:
+    """A handle on one Socratic session."""
+
+    def __init__(self, ws: Workspace, view: SessionView) -> None:
+        self._ws = ws
+        self._view = view
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+    @property
+    def view(self) -> SessionView:
+        """The session's data as last loaded."""
+        return self._view
+
+    def refresh(self) -> "Session":
+        """Reload the session's data."""
+        self._view = self._ws._sessions.get(self._ws.user, self._view.id)
+        return self
+
+    def next_question(self) -> QuestionView | None:
+        """The question waiting for an answer (None when nothing is left to ask)."""
+        return self._ws._sessions.current_question(self._ws.user, self._view.id)
+
+    def answer(self, text: str, question_id: str | uuid.UUID | None = None) -> TurnView:
+        """Answer the pending question; returns the items, conflicts, next question and maturity."""
+        turn = self._ws._sessions.answer(self._ws.user, self._view.id, text, question_id=question_id)
+        self.refresh()
+        return turn
+
+    def skip(self) -> QuestionView | None:
+        """Skip the pending question; returns the next one."""
+        return self._ws._sessions.skip(self._ws.user, self._view.id)
+
+    def complete(self) -> "Session":
+        """Close the session."""
+        self._view = self._ws._sessions.complete(self._ws.user, self._view.id)
+        return self
+
+    def __repr__(self) -> str:
+        v = self._view
+        return f"<Session {v.id} status={v.status} answers={v.answer_count} engine={v.engine}>"
+
+
+class Specification:
+    """A project's specification with its exports."""
+
+    def __init__(self, view: SpecView) -> None:
+        self.view = view
+
+    @property
+    def items(self) -> tuple[ItemView, ...]:
+        """The current items, by category then ref."""
+        return self.view.items
+
+    @property
+    def conflicts(self) -> tuple[ConflictView, ...]:
+        """The open conflicts."""
+        return self.view.conflicts
+
+    @property
+    def maturity(self) -> Maturity:
+        """Maturity score and per-category coverage."""
+        return self.view.maturity
+
+    @property
+    def gaps(self) -> tuple[str, ...]:
+        """What is still missing, per category."""
+        return self.view.gaps
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape as a dict."""
+        return spec_to_dict(self.view)
+
+    def to_markdown(self) -> str:
+        """The specification as Markdown."""
+        return render(self.view, "md")
+
+    def to_json(self) -> str:
+        """The specification as JSON text."""
+        return render(self.view, "json")
+
+    def to_csv(self) -> str:
+        """The current items as CSV."""
+        return render(self.view, "csv")
+
+    def __repr__(self) -> str:
+        return (
+            f"<Specification {self.view.project.name!r} items={len(self.items)} "
+            f"conflicts={len(self.conflicts)} maturity={self.maturity.score:.1f}>"
+        )
+
+
+def connect(url: str | None = None, user: str | None = None) -> Workspace:
+    """Open a workspace.
+
+    ``url`` defaults to ``$SOCRATES_DATABASE_URL``, else the embedded SQLite file under
+    the Jupyter data dir. A new database gets its schema; ``user`` defaults to the
+    operating-system user.
+    """
+    settings = Settings.from_env(url)
+    db = Database(settings.database_url)
+    try:
+        ensure_schema(db)
+        actor = ensure_user(db, user if user is not None else local_username())
+    except Exception:
+        db.dispose()
+        raise
+    return Workspace(db, actor, ReadCache(maxsize=settings.cache_size, ttl=settings.cache_ttl))

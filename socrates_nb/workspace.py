@@ -62,6 +62,10 @@ class Workspace:
         """Reopen one of your projects by id or name."""
         return Project(self, self._projects.get(self.user, id_or_name))
 
+    def delete_project(self, id_or_name: str | uuid.UUID) -> None:
+        """Delete one of your projects and everything recorded in it."""
+        self._projects.delete(self.user, id_or_name)
+
     def session(self, session_id: str | uuid.UUID) -> "Session":
         """Reopen one of your sessions by id (e.g. from another process)."""
         return Session(self, self._sessions.get(self.user, session_id))

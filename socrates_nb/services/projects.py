@@ -53,6 +53,15 @@ class ProjectService:
         self.cache.invalidate(actor.id, "projects")
         return view
 
+    def delete(self, actor: Actor, ref: str | uuid.UUID) -> None:
+        """Delete the actor's project with its sessions, answers, items and conflicts."""
+
+        def work(orm: OrmSession) -> None:
+            orm.delete(owned_project(orm, actor, ref, lock=True))
+
+        self.db.run_write(work)
+        self.cache.invalidate(actor.id)
+
     def list(self, actor: Actor, status: str | None = None, offset: int = 0, limit: int = 20) -> Page[ProjectView]:
         """A page of the actor's projects, newest first, optionally of one status."""
         offset, limit = page_bounds(offset, limit)

@@ -1,0 +1,329 @@
+"""The ``socrates`` command line: a thin door over the service layer.
+
+Exit codes: 0 ok, 1 a user error (one line on stderr), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+import click
+import yaml
+
+import socrates_nb as snb
+from socrates_nb.errors import NotFoundError, SocratesError, ValidationError
+from socrates_nb.export import FORMATS
+from socrates_nb.services.views import QuestionView, TurnView
+from socrates_nb.templates import DEFAULT_TEMPLATE, TEMPLATES
+from socrates_nb.workspace import Project, Session, Workspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SKIP_COMMAND = ":skip"
+DONE_COMMAND = ":done"
+
+
+class _Context:
+    def __init__(self, url: str | None, user: str | None) -> None:
+        self.url = url
+        self.user = user
+        self._ws: Workspace | None = None
+
+    def workspace(self) -> Workspace:
+        if self._ws is None:
+            self._ws = snb.connect(self.url, user=self.user)
+        return self._ws
+
+    def close(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+
+
+class _Group(click.Group):
+    """Turns every SocratesError into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SocratesError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "url", metavar="URL", help="Database URL (default: $SOCRATES_DATABASE_URL, else the embedded SQLite file).")
+@click.option("--user", metavar="NAME", help="Act as this user (default: the operating-system user).")
+@click.version_option(snb.__version__, prog_name="socrates")
+@click.pass_context
+def cli(ctx: click.Context, url: str | None, user: str | None) -> None:
+    """socrates: Socratic specification gathering."""
+    state = _Context(url, user)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def _ws() -> Workspace:
+    return click.get_current_context().find_object(_Context).workspace()  # type: ignore[union-attr]
+
+
+# --- projects -----------------------------------------------------------------------------
+
+
+@cli.group()
+def project() -> None:
+    """Create, list and show projects."""
+
+
+@project.command("create")
+@click.argument("name")
+@click.option("--description", default="", help="What the software is for.")
+@click.option("--template", default=DEFAULT_TEMPLATE, show_default=True, help=f"One of: {', '.join(TEMPLATES)}.")
+@click.option("--json", "as_json", is_flag=True, help="Print the project as JSON.")
+def project_create(name: str, description: str, template: str, as_json: bool) -> None:
+    """Create a project called NAME."""
+    p = _ws().create_project(name, description=description, template=template)
+    _print_project(p, as_json, created=True)
+
+
+@project.command("delete")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--missing-ok", is_flag=True, help="Succeed when there is no such project.")
+def project_delete(project_ref: str, missing_ok: bool) -> None:
+    """Delete a project (by id or name) and everything recorded in it."""
+    try:
+        _ws().delete_project(project_ref)
+    except NotFoundError:
+        if not missing_ok:
+            raise
+        click.echo(f"No project {project_ref!r}; nothing to delete.")
+        return
+    click.echo(f"Deleted project {project_ref!r}.")
+
+
+@project.command("list")
+@click.option("--status", default=None, help="Only projects of this status (active, archived).")
+@click.option("--offset", default=0, show_default=True, type=int)
+@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the page as JSON.")
+def project_list(status: str | None, offset: int, limit: int, as_json: bool) -> None:
+    """List your projects, newest first."""
+    page = _ws().projects(status=status, offset=offset, limit=limit)
+    if as_json:
+        click.echo(json.dumps({
+            "items": [p.view.to_dict() for p in page.items], "total": page.total,
+            "offset": page.offset, "limit": page.limit,
+        }, indent=2))
+        return
+    if not page.items:
+        click.echo("No projects." if page.total == 0 else f"No projects on this page ({page.total} in all).")
+        return
+    for p in page.items:
+        click.echo(f"{p.id}  {p.template:<13} {p.status:<8} {p.name}")
+    shown_to = page.offset + len(page.items)
+    click.echo(f"-- {page.offset + 1}-{shown_to} of {page.total}")
+
+
+@project.command("show")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--json", "as_json", is_flag=True, help="Print the project as JSON.")
+def project_show(project_ref: str, as_json: bool) -> None:
+    """Show a project (by id or name) with its sessions and maturity."""
+    _print_project(_ws().project(project_ref), as_json)
+
+
+def _print_project(p: Project, as_json: bool, created: bool = False) -> None:
+    if as_json:
+        view = p.view if created else _ws()._projects.get(_ws().user, p.id, include_sessions=True)
+        click.echo(json.dumps({"project": view.to_dict()}, indent=2))
+        return
+    if created:
+        click.echo(f"Created project {p.name!r} ({p.template}) id={p.id}")
+        return
+    spec = p.specification()
+    click.echo(f"{p.name}  [{p.template}, {p.status}]  id={p.id}")
+    if p.description:
+        click.echo(f"  {p.description}")
+    click.echo(f"  maturity {spec.maturity.score:.1f}/100, {len(spec.items)} items, {len(spec.conflicts)} open conflicts")
+    for s in p.sessions():
+        click.echo(f"  session {s.id}  {s.status:<9} {s.answer_count} answers  started {s.created_at:%Y-%m-%d %H:%M}Z")
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+
+@cli.group()
+def session() -> None:
+    """Run Socratic sessions."""
+
+
+@session.command("run")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--answers", "answers_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Scripted answers (YAML or JSON): a list answered in order, or {category: [answers]}.")
+@click.option("--new", "force_new", is_flag=True, help="Start a new session even if one is active.")
+@click.option("--engine", default="offline", show_default=True, help="Engine for a new session.")
+def session_run(project_ref: str, answers_file: Path | None, force_new: bool, engine: str) -> None:
+    """Ask questions about PROJECT and record the answers.
+
+    Interactively, type an answer and press Enter; `:skip` skips a question, `:done`
+    completes the session, Ctrl-D saves and exits (resume later with the same command).
+    """
+    p = _ws().project(project_ref)
+    script = _load_answers(answers_file) if answers_file else None
+    s = _resume_or_start(p, force_new, engine)
+    click.echo(f"Session {s.id} on {p.name!r} ({p.template})")
+    if script is None:
+        _interactive(s, sys.stdin)
+    else:
+        _scripted(s, script)
+    spec = p.specification()
+    click.echo(f"\nMaturity {spec.maturity.score:.1f}/100 · {len(spec.items)} items · {len(spec.conflicts)} open conflicts")
+
+
+def _resume_or_start(p: Project, force_new: bool, engine: str) -> Session:
+    if not force_new:
+        active = [s for s in p.sessions() if s.status == "active"]
+        if active:
+            return active[-1]
+    return p.start_session(engine=engine)
+
+
+def _show_question(q: QuestionView) -> None:
+    click.echo(f"\nQ{q.seq} [{q.category}] {q.text}")
+    click.echo(f"   why: {q.why}")
+
+
+def _show_turn(turn: TurnView) -> None:
+    for item in turn.items:
+        click.echo(f"   -> {item.ref} {item.text} (confidence {item.confidence:.2f})")
+        for f in item.findings:
+            click.echo(f"      ! {f['rule']}: {f['message']}")
+    for c in turn.conflicts:
+        click.echo(f"   !! conflict {c.item_a} vs {c.item_b} ({c.type}, {c.severity}): {c.explanation}")
+    click.echo(f"   maturity {turn.maturity.score:.1f}")
+
+
+def _interactive(s: Session, stream: TextIO) -> None:
+    q = s.next_question()
+    while q is not None:
+        _show_question(q)
+        click.echo("> ", nl=False)
+        line = stream.readline()
+        if line == "":
+            click.echo("\nSaved. Run the same command to continue this session.")
+            return
+        text = line.strip()
+        if text == SKIP_COMMAND:
+            q = s.skip()
+            continue
+        if text == DONE_COMMAND:
+            break
+        try:
+            turn = s.answer(text, question_id=q.id)
+        except ValidationError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            continue
+        _show_turn(turn)
+        q = turn.next_question
+    s.complete()
+    click.echo("\nSession completed." if q is None else "\nSession completed; unanswered questions remain.")
+
+
+def _scripted(s: Session, script: list[str] | dict[str, list[str]]) -> None:
+    pending = _answer_source(script)
+    q = s.next_question()
+    while q is not None:
+        answer = pending(q.category)
+        if answer is None:
+            if isinstance(script, list) or not any(script.values()):
+                break
+            q = s.skip()
+            continue
+        _show_question(q)
+        click.echo(f"A: {answer}")
+        turn = s.answer(answer, question_id=q.id)
+        _show_turn(turn)
+        q = turn.next_question
+    s.complete()
+
+
+def _answer_source(script: list[str] | dict[str, list[str]]) -> Callable[[str], str | None]:
+    if isinstance(script, list):
+        it: Iterator[str] = iter(script)
+        return lambda _category: next(it, None)
+    return lambda category: script[category].pop(0) if script.get(category) else None
+
+
+def _load_answers(path: Path) -> list[str] | dict[str, list[str]]:
+    """Read a scripted-answers file: a list of strings, or a mapping of category to a list of strings."""
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+    if isinstance(data, list) and all(isinstance(a, str) for a in data):
+        return data
+    if isinstance(data, dict) and all(isinstance(v, list) and all(isinstance(a, str) for a in v) for v in data.values()):
+        unknown = sorted(set(data) - set(snb.CATEGORIES))
+        if unknown:
+            raise ValidationError(f"{path}: unknown categories {', '.join(unknown)}; valid: {', '.join(snb.CATEGORIES)}")
+        return {k: list(v) for k, v in data.items()}
+    raise ValidationError(f"{path}: expected a list of answers or a mapping of category to a list of answers")
+
+
+# --- specification ------------------------------------------------------------------------
+
+
+@cli.group()
+def spec() -> None:
+    """Export specifications."""
+
+
+@spec.command("export")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+def spec_export(project_ref: str, fmt: str, output: Path | None) -> None:
+    """Export the specification of PROJECT."""
+    specification = _ws().project(project_ref).specification()
+    text = {"md": specification.to_markdown, "json": specification.to_json, "csv": specification.to_csv}[fmt]()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {output} ({len(specification.items)} items)", err=True)
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Manage the database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the newest revision."""
+    from socrates_nb.config import Settings
+    from socrates_nb.storage.db import Database
+    from socrates_nb.storage.migrate import upgrade
+
+    state = click.get_current_context().find_object(_Context)
+    assert state is not None
+    database = Database(Settings.from_env(state.url).database_url)
+    try:
+        before, after = upgrade(database)
+    finally:
+        database.dispose()
+    where = database.url.render_as_string(hide_password=True)
+    click.echo(f"{where}: already at {after}" if before == after else f"{where}: upgraded {before or 'empty'} -> {after}")
+
+
+def main() -> None:
+    """Entry point of the ``socrates`` console script."""
+    cli(prog_name="socrates")

@@ -207,13 +207,26 @@ def _show_turn(turn: TurnView) -> None:
     click.echo(f"   maturity {turn.maturity.score:.1f}")
 
 
+def _read_answer(stream: TextIO) -> str | None:
+    """One line typed by the user (with line editing in a terminal), None at end of input."""
+    if stream.isatty():
+        import readline  # noqa: F401  (gives input() history and editing)
+
+        try:
+            return input("> ")
+        except EOFError:
+            return None
+    click.echo("> ", nl=False)
+    line = stream.readline()
+    return line if line else None
+
+
 def _interactive(s: Session, stream: TextIO) -> None:
     q = s.next_question()
     while q is not None:
         _show_question(q)
-        click.echo("> ", nl=False)
-        line = stream.readline()
-        if line == "":
+        line = _read_answer(stream)
+        if line is None:
             click.echo("\nSaved. Run the same command to continue this session.")
             return
         text = line.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,10 +51,9 @@ def normalize_database_url(url: str, source: str = DATABASE_URL_ENV) -> URL:
         ) from None
     backend = parsed.get_backend_name()
     if backend not in _SUPPORTED:
-        raise ConfigError(
-            f"{source}: unsupported database {backend!r} in "
-            f"{parsed.render_as_string(hide_password=True)} (supported: sqlite, postgresql)"
-        )
+        # Shown without password and without the query string (it may hold ?password=...).
+        shown = parsed.set(query={}).render_as_string(hide_password=True)
+        raise ConfigError(f"{source}: unsupported database {backend!r} in {shown} (supported: sqlite, postgresql)")
     if "+" in parsed.drivername and parsed.drivername != _SUPPORTED[backend]:
         raise ConfigError(f"{source}: use driver {_SUPPORTED[backend]!r}, not {parsed.drivername!r}")
     parsed = parsed.set(drivername=_SUPPORTED[backend])
@@ -81,7 +81,7 @@ class Settings:
         ttl_raw = os.environ.get(CACHE_TTL_ENV, "5")
         try:
             ttl = float(ttl_raw)
-            if ttl < 0:
+            if not math.isfinite(ttl) or ttl < 0:
                 raise ValueError
         except ValueError:
             raise ConfigError(f"{CACHE_TTL_ENV}: expected a number of seconds >= 0, got {ttl_raw!r}") from None

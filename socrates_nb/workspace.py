@@ -9,8 +9,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import OperationalError as SAOperationalError
+
 from socrates_nb.cache import CacheStats, ReadCache
 from socrates_nb.config import Settings
+from socrates_nb.errors import DatabaseError
 from socrates_nb.export import render, spec_to_dict
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.accounts import ensure_user, local_username
@@ -177,7 +180,9 @@ class Session:
 
     def skip(self) -> QuestionView | None:
         """Skip the pending question; returns the next one."""
-        return self._ws._sessions.skip(self._ws.user, self._view.id)
+        question = self._ws._sessions.skip(self._ws.user, self._view.id)
+        self.refresh()
+        return question
 
     def complete(self) -> "Session":
         """Close the session."""
@@ -246,10 +251,18 @@ def connect(url: str | None = None, user: str | None = None) -> Workspace:
     operating-system user.
     """
     settings = Settings.from_env(url)
-    db = Database(settings.database_url)
+    shown = settings.database_url.set(query={}).render_as_string(hide_password=True)
+    try:
+        db = Database(settings.database_url)
+    except OSError as exc:  # e.g. the SQLite file's folder cannot be created
+        raise DatabaseError(f"cannot open the database {shown}: {exc.strerror or exc}") from exc
     try:
         ensure_schema(db)
         actor = ensure_user(db, user if user is not None else local_username())
+    except SAOperationalError as exc:  # server down, database missing, authentication failed
+        db.dispose()
+        reason = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
+        raise DatabaseError(f"cannot open the database {shown}: {reason}") from exc
     except Exception:
         db.dispose()
         raise

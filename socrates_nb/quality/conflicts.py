@@ -8,6 +8,7 @@ Other differing values of one key are left to stand side by side.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +31,15 @@ class Verdict:
 
 
 def _norm(value: dict[str, Any]) -> str:
-    return re.sub(r"[^a-z0-9%.]+", " ", str(value.get("text", "")).lower()).strip()
+    # Keep "." inside numbers (99.9) but not at the end: "... as CSV." restates "... as CSV!".
+    return re.sub(r"[^a-z0-9%.]+", " ", str(value.get("text", "")).lower()).strip(" .")
 
 
 def judge(key: str, old: dict[str, Any], new: dict[str, Any]) -> Verdict:
     """Compare the values of two items that share ``key``."""
     old_n, new_n = comparable(old), comparable(new)
     if old_n is not None and new_n is not None:
-        if old_n == new_n:
+        if math.isclose(old_n, new_n, rel_tol=1e-9, abs_tol=1e-12):  # 700 ms * 0.001 != 0.7 s in floats
             return Verdict("restatement")
         metric = new.get("metric", "")
         if metric in TRACKED_METRICS and old.get("metric") == metric:

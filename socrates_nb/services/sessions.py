@@ -16,7 +16,7 @@ from socrates_nb.errors import ConflictError
 from socrates_nb.quality.conflicts import judge
 from socrates_nb.quality.maturity import compute_maturity
 from socrates_nb.services.access import owned_project, owned_session
-from socrates_nb.services.state import confidence_sums, engine_context
+from socrates_nb.services.state import close_conflicts_of, confidence_sums, engine_context
 from socrates_nb.services.validation import answer_text, parse_uuid
 from socrates_nb.services.views import Actor, ConflictView, ItemView, QuestionView, SessionView, TurnView
 from socrates_nb.storage import models
@@ -56,7 +56,7 @@ class SessionService:
             row = models.Session(id=uuid.uuid4(), project_id=project.id, engine=chosen.name)
             orm.add(row)
             orm.flush()
-            question = _ask_next(orm, row, chosen.next_question(engine_context(orm, project)))
+            question = _ask_next(orm, row, chosen.next_question(engine_context(orm, project, row.id)))
             return SessionView.of(row), question
 
         result = self.db.run_write(work)
@@ -76,7 +76,7 @@ class SessionService:
         expected = parse_uuid(question_id, "question") if question_id is not None else None
 
         def work(orm: OrmSession) -> TurnView:
-            session = owned_session(orm, actor, session_id)
+            session = owned_session(orm, actor, session_id, lock=True)
             project = owned_project(orm, actor, session.project_id, lock=True)
             _require_active(session)
             pending = _pending(orm, session.id)
@@ -90,7 +90,7 @@ class SessionService:
                                    seq=session.answer_count, text=text)
             orm.add(answer)
             engine = get_engine(session.engine)
-            ctx = engine_context(orm, project)
+            ctx = engine_context(orm, project, session.id)
             drafts = engine.extract(ctx, _draft_of(pending), text)
             if pending is not None:
                 pending.status = "answered"
@@ -117,7 +117,7 @@ class SessionService:
         """Skip the pending question (it is not asked again in this project); returns the next one."""
 
         def work(orm: OrmSession) -> QuestionView | None:
-            session = owned_session(orm, actor, session_id)
+            session = owned_session(orm, actor, session_id, lock=True)
             project = owned_project(orm, actor, session.project_id, lock=True)
             _require_active(session)
             pending = _pending(orm, session.id)
@@ -125,7 +125,7 @@ class SessionService:
                 raise ConflictError("there is no pending question to skip")
             pending.status = "skipped"
             orm.flush()
-            return _ask_next(orm, session, get_engine(session.engine).next_question(engine_context(orm, project)))
+            return _ask_next(orm, session, get_engine(session.engine).next_question(engine_context(orm, project, session.id)))
 
         result = self.db.run_write(work)
         self._invalidate(actor)
@@ -135,7 +135,7 @@ class SessionService:
         """Close the session; a pending question is withdrawn. Completing twice is an error."""
 
         def work(orm: OrmSession) -> SessionView:
-            session = owned_session(orm, actor, session_id)
+            session = owned_session(orm, actor, session_id, lock=True)
             _require_active(session)
             pending = _pending(orm, session.id)
             if pending is not None:
@@ -211,29 +211,44 @@ def _store_items(
     ):
         same_key[old.key].append(old)
 
+    # Insert every new item first: the supersede links and conflicts below point at them,
+    # and the unit of work does not order those rows after the items by itself.
     items: list[models.SpecItem] = []
-    conflicts: list[ConflictView] = []
     for draft in drafts:
         prefix = CATEGORY_INFO[draft.category].ref_prefix
         next_seq[prefix] += 1
-        item = models.SpecItem(
-            id=uuid.uuid4(), project_id=project_id, answer_id=answer.id, ref_prefix=prefix, ref_seq=next_seq[prefix],
-            category=draft.category, key=draft.key, value=draft.value, text=draft.text,
-            confidence=draft.confidence, findings=draft.findings, is_current=True,
+        items.append(
+            models.SpecItem(
+                id=uuid.uuid4(), project_id=project_id, answer_id=answer.id, ref_prefix=prefix,
+                ref_seq=next_seq[prefix], category=draft.category, key=draft.key, value=draft.value,
+                text=draft.text, confidence=draft.confidence, findings=draft.findings, is_current=True,
+            )
         )
-        orm.add(item)
+    orm.add_all(items)
+    orm.flush()
+
+    found: list[tuple[models.Conflict, models.SpecItem, models.SpecItem]] = []
+    replaced: set[uuid.UUID] = set()
+    for draft, item in zip(drafts, items):
         for old in same_key[draft.key]:
             verdict = judge(draft.key, old.value, draft.value)
             if verdict.kind == "restatement":
                 old.is_current = False
                 old.superseded_by = item.id
+                replaced.add(old.id)
             elif verdict.kind == "conflict":
                 row = models.Conflict(
                     id=uuid.uuid4(), project_id=project_id, type=verdict.type, severity=verdict.severity,
                     item_a_id=old.id, item_b_id=item.id, explanation=verdict.explanation, status="open",
                 )
                 orm.add(row)
-                conflicts.append(ConflictView.of(row, {old.id: old.ref, item.id: item.ref}))
+                found.append((row, old, item))
         same_key[draft.key] = [o for o in same_key[draft.key] if o.is_current] + [item]
-        items.append(item)
+    # Conflicts about a restated (replaced) item are moot, earlier ones and this turn's alike.
+    close_conflicts_of(orm, project_id, replaced)
+    conflicts = [
+        ConflictView.of(row, {old.id: old.ref, new.id: new.ref})
+        for row, old, new in found
+        if old.id not in replaced and new.id not in replaced
+    ]
     return items, conflicts

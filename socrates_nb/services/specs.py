@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
 
@@ -13,8 +13,8 @@ from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.errors import ConflictError, NotFoundError, ValidationError
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.access import owned_project
-from socrates_nb.services.state import project_maturity
-from socrates_nb.services.validation import MAX_ANSWER_CHARS, clean_text, parse_uuid
+from socrates_nb.services.state import close_conflicts_of, project_maturity
+from socrates_nb.services.validation import MAX_ANSWER_CHARS, clean_text, parse_uuid, shown
 from socrates_nb.services.views import Actor, ConflictView, ItemView, ProjectView, SpecView
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
@@ -56,7 +56,8 @@ class SpecService:
             rank = {c: i for i, c in enumerate(CATEGORIES)}
             items = sorted(
                 (ItemView.of(item, q, a) for item, q, a in rows),
-                key=lambda i: (rank[i.category], i.ref),
+                # by number, not text: FR-1000 comes after FR-999
+                key=lambda i: (rank[i.category], i.ref.rsplit("-", 1)[0], int(i.ref.rsplit("-", 1)[1])),
             )
             conflicts = _conflict_views(orm, project.id, "open")
             maturity = project_maturity(orm, project)
@@ -65,7 +66,7 @@ class SpecService:
     def conflicts(self, actor: Actor, project_ref: str | uuid.UUID, status: str | None = "open") -> list[ConflictView]:
         """The project's conflicts, optionally of one status."""
         if status is not None and status not in CONFLICT_STATUSES:
-            raise ValidationError(f"unknown conflict status {status!r}; valid: {', '.join(CONFLICT_STATUSES)}")
+            raise ValidationError(f"unknown conflict status {shown(status)}; valid: {', '.join(CONFLICT_STATUSES)}")
         with self.db.read() as orm:
             project = owned_project(orm, actor, project_ref)
             return _conflict_views(orm, project.id, status)
@@ -79,22 +80,29 @@ class SpecService:
         ``text`` that supersedes both; ``dismiss`` leaves both items standing.
         """
         if resolution not in RESOLUTIONS:
-            raise ValidationError(f"unknown resolution {resolution!r}; valid: {', '.join(RESOLUTIONS)}")
+            raise ValidationError(f"unknown resolution {shown(resolution)}; valid: {', '.join(RESOLUTIONS)}")
+        if resolution == "merge" and (text is None or (isinstance(text, str) and not text.strip())):
+            raise ValidationError("a merge needs text: the merged requirement that replaces both items")
         merged_text = clean_text(text, "text", MAX_ANSWER_CHARS) if resolution == "merge" else None
         cid = parse_uuid(conflict_id, "conflict")
 
         def work(orm: OrmSession) -> ConflictView:
+            # Lock the conflict row (PostgreSQL) so two concurrent resolutions cannot both
+            # see it open; the second one waits, then reads it resolved.
             row = orm.scalar(
                 select(models.Conflict)
                 .join(models.Project, models.Conflict.project_id == models.Project.id)
                 .where(models.Conflict.id == cid, models.Project.user_id == actor.id)
+                .with_for_update(of=models.Conflict)
             )
             if row is None:
-                raise NotFoundError(f"conflict {str(conflict_id)!r} not found")
+                raise NotFoundError(f"conflict {shown(str(conflict_id))} not found")
             owned_project(orm, actor, row.project_id, lock=True)
             if row.status != "open":
                 raise ConflictError(f"conflict {row.id} is already {row.status}")
             a, b = orm.get_one(models.SpecItem, row.item_a_id), orm.get_one(models.SpecItem, row.item_b_id)
+            if not (a.is_current and b.is_current):  # pragma: no cover - such conflicts are closed when it happens
+                raise ConflictError(f"conflict {row.id} names an item that was replaced; it is moot")
             if resolution == "keep_a":
                 _supersede(b, a)
             elif resolution == "keep_b":
@@ -103,6 +111,7 @@ class SpecService:
                 merged = _merged_item(orm, a, b, merged_text or "")
                 _supersede(a, merged)
                 _supersede(b, merged)
+            close_conflicts_of(orm, row.project_id, {i.id for i in (a, b) if not i.is_current}, keep=row.id)
             row.status = "dismissed" if resolution == "dismiss" else "resolved"
             row.resolution = resolution
             row.resolution_text = merged_text
@@ -138,17 +147,28 @@ def _merged_item(orm: OrmSession, a: models.SpecItem, b: models.SpecItem, text: 
     return item
 
 
+_PREFIX_RANK = {CATEGORY_INFO[c].ref_prefix: i for i, c in enumerate(CATEGORIES)}
+
+
 def _conflict_views(orm: OrmSession, project_id: uuid.UUID, status: str | None) -> list[ConflictView]:
+    """The project's conflicts in a stable order: by category, then by their newer and older item.
+
+    Not by creation time: the conflicts of one answer share their timestamp to the
+    microsecond, and exports must not depend on the random ids that would break the tie.
+    """
     query = select(models.Conflict).where(models.Conflict.project_id == project_id)
     if status is not None:
         query = query.where(models.Conflict.status == status)
-    rows = orm.scalars(query.order_by(models.Conflict.created_at, models.Conflict.id)).all()
+    rows = orm.scalars(query).all()
     if not rows:
         return []
     ids = {r.item_a_id for r in rows} | {r.item_b_id for r in rows}
     item = aliased(models.SpecItem)
-    refs = {
-        i: f"{p}-{s:03d}"
-        for i, p, s in orm.execute(select(item.id, item.ref_prefix, item.ref_seq).where(or_(item.id.in_(ids))))
-    }
-    return [ConflictView.of(r, refs) for r in rows]
+    keys = {i: (p, s) for i, p, s in orm.execute(select(item.id, item.ref_prefix, item.ref_seq).where(item.id.in_(ids)))}
+    refs = {i: f"{p}-{s:03d}" for i, (p, s) in keys.items()}
+
+    def order(r: models.Conflict) -> tuple[int, str, int, int]:
+        prefix, b_seq = keys[r.item_b_id]
+        return (_PREFIX_RANK.get(prefix, len(_PREFIX_RANK)), prefix, b_seq, keys[r.item_a_id][1])
+
+    return [ConflictView.of(r, refs) for r in sorted(rows, key=order)]

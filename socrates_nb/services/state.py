@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.engine.base import EngineContext
 from socrates_nb.quality.maturity import Maturity, compute_maturity
 from socrates_nb.storage import models
+from socrates_nb.storage.models import utcnow
 from socrates_nb.templates import get_template
 
 
@@ -28,15 +29,13 @@ def project_maturity(orm: OrmSession, project: models.Project) -> Maturity:
     return compute_maturity(get_template(project.template), confidence_sums(orm, project.id))
 
 
-def engine_context(orm: OrmSession, project: models.Project, sums: dict[str, float] | None = None) -> EngineContext:
-    """What the engine may know: template, coverage, questions already asked, recent answers."""
+def engine_context(
+    orm: OrmSession, project: models.Project, session_id: uuid.UUID, sums: dict[str, float] | None = None
+) -> EngineContext:
+    """What the engine may know: template, coverage, questions already asked, the session's last answers."""
     asked = orm.scalars(select(models.Question.bank_key).where(models.Question.project_id == project.id)).all()
     recent = orm.scalars(
-        select(models.Answer.text)
-        .join(models.Session, models.Answer.session_id == models.Session.id)
-        .where(models.Session.project_id == project.id)
-        .order_by(models.Answer.created_at.desc())
-        .limit(3)
+        select(models.Answer.text).where(models.Answer.session_id == session_id).order_by(models.Answer.seq.desc()).limit(3)
     ).all()
     return EngineContext(
         template=get_template(project.template),
@@ -44,3 +43,30 @@ def engine_context(orm: OrmSession, project: models.Project, sums: dict[str, flo
         asked_keys=frozenset(asked),
         recent_answers=tuple(reversed(recent)),
     )
+
+
+SUPERSEDED = "superseded"
+"""The resolution recorded on an open conflict closed because one of its items was replaced."""
+
+
+def close_conflicts_of(orm: OrmSession, project_id: uuid.UUID, item_ids: set[uuid.UUID], keep: uuid.UUID | None = None) -> None:
+    """Close the open conflicts (other than ``keep``) that involve an item no longer current.
+
+    A conflict about a replaced item is moot: it is marked resolved with resolution
+    ``superseded``, so open conflicts only ever name current items. One statement.
+    """
+    if not item_ids:
+        return
+    query = (
+        update(models.Conflict)
+        .where(
+            models.Conflict.project_id == project_id,
+            models.Conflict.status == "open",
+            or_(models.Conflict.item_a_id.in_(item_ids), models.Conflict.item_b_id.in_(item_ids)),
+        )
+        .values(status="resolved", resolution=SUPERSEDED, resolved_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    if keep is not None:
+        query = query.where(models.Conflict.id != keep)
+    orm.execute(query)

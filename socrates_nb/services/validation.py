@@ -11,6 +11,7 @@ MAX_ANSWER_CHARS = 20_000
 MAX_NAME_CHARS = 200
 MAX_DESCRIPTION_CHARS = 10_000
 MAX_PAGE = 100
+MAX_OFFSET = 2**31 - 1
 PROJECT_STATUSES = ("active", "archived")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -37,19 +38,30 @@ def answer_text(value: object) -> str:
 
 
 def page_bounds(offset: object, limit: object) -> tuple[int, int]:
-    """Checked ``offset >= 0`` and ``1 <= limit <= 100``."""
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise ValidationError(f"offset must be an integer >= 0, got {offset!r}")
+    """Checked ``0 <= offset <= 2**31 - 1`` (a bigger one would overflow the database) and ``1 <= limit <= 100``."""
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+        raise ValidationError(f"offset must be an integer from 0 to {MAX_OFFSET:,}, got {shown(offset)}")
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be an integer from 1 to {MAX_PAGE}, got {limit!r}")
+        raise ValidationError(f"limit must be an integer from 1 to {MAX_PAGE}, got {shown(limit)}")
     return offset, limit
 
 
 def project_status(value: object) -> str:
     """One of the project statuses."""
     if value not in PROJECT_STATUSES:
-        raise ValidationError(f"unknown status {value!r}; valid statuses: {', '.join(PROJECT_STATUSES)}")
+        raise ValidationError(f"unknown status {shown(value)}; valid statuses: {', '.join(PROJECT_STATUSES)}")
     return str(value)
+
+
+def has_control_chars(text: str) -> bool:
+    """Whether ``text`` holds a control character other than tab, newline and carriage return."""
+    return _CONTROL.search(text) is not None
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages about user input."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_uuid(value: object, what: str) -> uuid.UUID:
@@ -59,4 +71,4 @@ def parse_uuid(value: object, what: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise NotFoundError(f"{what} {value!r} not found") from None
+        raise NotFoundError(f"{what} {shown(value)} not found") from None

@@ -30,6 +30,30 @@ _WRITE_OPTION = "socrates_write"
 _LOCKED_RETRIES = 5
 
 
+def _enable_wal(cur: sqlite3.Cursor) -> None:
+    """Switch the file to WAL (persistent, so only its first opener really does it).
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is
+    locked" at once, without waiting on busy_timeout, when waiting could deadlock: this
+    happens when several processes open a *new* file at the same moment. So the mode is
+    read first (a file already in WAL needs no lock) and the switch is retried until the
+    busy timeout has passed.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                cur.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -37,11 +61,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # transaction handling would defer it and break BEGIN IMMEDIATE).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.close()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            _enable_wal(cur)
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

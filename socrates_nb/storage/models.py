@@ -160,8 +160,9 @@ class SpecItem(Base):
     __tablename__ = "spec_items"
     __table_args__ = (
         UniqueConstraint("project_id", "ref_prefix", "ref_seq"),
-        Index("ix_spec_items_project_current_category", "project_id", "is_current", "category"),
-        Index("ix_spec_items_project_key", "project_id", "key"),
+        # covering: the per-category confidence sums read the index only
+        Index("ix_spec_items_project_current_category", "project_id", "is_current", "category", "confidence"),
+        Index("ix_spec_items_project_key", "project_id", "key", "is_current"),
     )
     id: Mapped[uuid.UUID] = _pk()
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

@@ -66,7 +66,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_logs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_logs_action'), ['action'], unique=False)
-        batch_op.create_index('ix_audit_logs_user_created', ['user_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_audit_logs_user_created', ['user_id', 'created_at'], unique=False)
 
     op.create_table('mfa_secrets',
     sa.Column('user_id', sa.Uuid(), nullable=False),

@@ -1,0 +1,117 @@
+"""Maturity: the one documented formula, the same number at every door."""
+
+from __future__ import annotations
+
+import pytest
+
+import socrates_nb as snb
+from socrates_nb.categories import CATEGORIES
+from socrates_nb.quality.maturity import Maturity, compute_maturity
+from socrates_nb.services.specs import describe_gaps
+from socrates_nb.templates import get_template
+from socrates_nb.workspace import Workspace
+
+
+def test_nothing_known_is_zero() -> None:
+    m = compute_maturity(get_template("generic"), {})
+    assert m.score == 0.0
+    assert set(m.coverage) == set(CATEGORIES) and set(m.coverage.values()) == {0.0}
+    assert m.gaps() == list(CATEGORIES)
+
+
+def test_everything_covered_is_100() -> None:
+    for name in snb.TEMPLATES:
+        tpl = get_template(name)
+        m = compute_maturity(tpl, {c: tpl.target(c) for c in CATEGORIES})
+        assert m.score == 100.0 and m.gaps() == [], name
+
+
+def test_the_formula_by_hand() -> None:
+    tpl = get_template("web-api")
+    sums = {"functional": 1.25, "performance": 5.0, "security": 0.5, "goals": 0.75}
+    weighted = 0.0
+    total = 0.0
+    for c in CATEGORIES:
+        w, t = tpl.weight(c), tpl.target(c)
+        weighted += w * min(sums.get(c, 0.0), t) / t
+        total += w
+    m = compute_maturity(tpl, sums)
+    assert m.score == round(100 * weighted / total, 1)
+    assert m.coverage["functional"] == 0.5  # 1.25 of 2.5
+    assert m.coverage["performance"] == 1.0  # capped at the target
+    assert m.coverage["security"] == 0.25
+    assert m.coverage["goals"] == 0.5  # default target 1.5
+    assert "performance" not in m.gaps() and "functional" in m.gaps()
+
+
+def test_weights_shift_the_score() -> None:
+    only_usability = {"usability": 10.0}
+    web_app = compute_maturity(get_template("web-app"), only_usability).score
+    web_api = compute_maturity(get_template("web-api"), only_usability).score
+    assert web_app > web_api > 0  # usability weighs 2.0 in web-app, 0.5 in web-api
+
+
+def test_zero_weight_categories_do_not_count() -> None:
+    tpl = get_template("data-pipeline")
+    assert tpl.weight("usability") == 0.0
+    m = compute_maturity(tpl, {"usability": 100.0})
+    assert m.score == 0.0 and "usability" not in m.coverage
+    full = compute_maturity(tpl, {c: 10.0 for c in CATEGORIES if c != "usability"})
+    assert full.score == 100.0 and full.gaps() == []
+
+
+def test_rounding_and_json_shape() -> None:
+    m = compute_maturity(get_template("generic"), {"goals": 1.0})
+    assert m.score == round(100 * (1.0 / 1.5) / 14, 1) == 4.8
+    assert m.coverage["goals"] == 0.6667
+    assert m.to_dict() == {"score": 4.8, "coverage": dict(m.coverage)}
+    assert isinstance(m, Maturity)
+
+
+def test_gaps_are_one_actionable_line_per_uncovered_category() -> None:
+    m = compute_maturity(get_template("generic"), {"goals": 0.75, "users": 5.0})
+    gaps = describe_gaps(m)
+    assert len(gaps) == 13
+    assert gaps[0] == "Goals: 50% covered; add items on why the software exists and how success is judged."
+    assert not any(g.startswith("Users") for g in gaps)
+
+
+def test_every_door_shows_the_same_maturity(ws: Workspace) -> None:
+    p = ws.create_project("Shop", template="web-api")
+    s = p.start_session()
+    turns = [
+        s.answer("Merchants take card payments online."),
+        s.answer("Shop owners and support staff. About 500 concurrent users."),
+        s.answer("p95 latency under 200 ms. Refunds are quick."),
+    ]
+    spec = p.specification()
+    last = turns[-1].maturity
+    assert spec.maturity == last
+    # the formula over the spec's current items gives the same number
+    sums: dict[str, float] = {}
+    for item in spec.items:
+        sums[item.category] = sums.get(item.category, 0.0) + item.confidence
+    assert compute_maturity(get_template("web-api"), sums) == last
+    assert spec.to_dict()["maturity"] == last.to_dict()
+    assert f"{last.score:.1f} / 100" in spec.to_markdown()
+    # and it is stored with the answer that produced it
+    from sqlalchemy import select
+
+    from socrates_nb.storage import models
+
+    with ws.db.read() as orm:
+        stored = orm.scalars(
+            select(models.Answer.maturity_after).where(models.Answer.session_id == s.id).order_by(models.Answer.seq)
+        ).all()
+    assert stored == [t.maturity.score for t in turns]
+    assert stored == sorted(stored)
+
+
+def test_superseded_items_stop_counting(ws: Workspace) -> None:
+    p = ws.create_project("Perf")
+    turn = p.start_session().answer("p95 latency under 200 ms. p95 latency under 2 s.")
+    before = p.specification().maturity.coverage["goals"]
+    assert before == pytest.approx(1.0)  # 0.9 + 0.9 capped at 1.5
+    p.resolve_conflict(turn.conflicts[0], "keep_a")
+    after = p.specification().maturity.coverage["goals"]
+    assert after == pytest.approx(0.6)  # only 0.9 of 1.5 is current

@@ -14,6 +14,8 @@ from socrates_nb.errors import (
     SocratesError,
     ValidationError,
 )
+from socrates_nb.quality.classifier import classify
+from socrates_nb.quality.lint import Finding, lint
 from socrates_nb.templates import TEMPLATES
 from socrates_nb.workspace import Project, Session, Specification, Workspace, connect
 
@@ -22,6 +24,7 @@ __all__ = [
     "TEMPLATES",
     "ConfigError",
     "ConflictError",
+    "Finding",
     "DatabaseError",
     "NotFoundError",
     "Project",
@@ -31,5 +34,7 @@ __all__ = [
     "ValidationError",
     "Workspace",
     "__version__",
+    "classify",
     "connect",
+    "lint",
 ]

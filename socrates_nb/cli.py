@@ -302,7 +302,8 @@ def spec() -> None:
 def spec_export(project_ref: str, fmt: str, output: Path | None) -> None:
     """Export the specification of PROJECT."""
     specification = _ws().project(project_ref).specification()
-    text = {"md": specification.to_markdown, "json": specification.to_json, "csv": specification.to_csv}[fmt]()
+    text = {"md": specification.to_markdown, "json": specification.to_json, "csv": specification.to_csv,
+            "html": specification.to_html}[fmt]()
     if output is None:
         click.echo(text, nl=False)
         return

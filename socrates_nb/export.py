@@ -7,15 +7,18 @@ same answers in the same order export to the same bytes.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from socrates_nb.__about__ import __version__
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.services.views import ItemView, SpecView
 
-FORMATS = ("md", "json", "csv")
+FORMATS = ("md", "json", "csv", "html")
 SPEC_FORMAT_VERSION = 1
 
 
@@ -82,7 +85,8 @@ def to_markdown(spec: SpecView) -> str:
     lines = [f"# {_md_escape(p.name)}: specification", ""]
     if p.description:
         lines += [_md_escape(p.description), ""]
-    lines += [f"Template: `{p.template}` · Maturity: **{spec.maturity.score:.1f} / 100**", ""]
+    ready = "ready" if spec.maturity.ready else "not ready"
+    lines += [f"Template: `{p.template}` · Maturity: **{spec.maturity.score:.1f} / 100** ({ready})", ""]
     by_cat: dict[str, list[ItemView]] = {c: [] for c in CATEGORIES}
     for item in spec.items:
         by_cat[item.category].append(item)
@@ -111,11 +115,61 @@ def to_markdown(spec: SpecView) -> str:
     return "\n".join(lines) + "\n"
 
 
+@lru_cache(maxsize=1)
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) every JSON export conforms to."""
+    return json.loads(resources.files("socrates_nb.data").joinpath("spec.schema.json").read_text("utf-8"))
+
+
+def _severity_class(severity: str) -> str:
+    return {"high": "snb-high", "medium": "snb-medium"}.get(severity, "snb-low")
+
+
+def to_html(spec: SpecView) -> str:
+    """An HTML fragment for notebooks: maturity, items by category, conflicts and gaps. All user text is escaped."""
+    e = html.escape
+    p, m = spec.project, spec.maturity
+    ready = "ready" if m.ready else "not ready"
+    out = [
+        '<div class="snb-spec">',
+        f"<h3>{e(p.name)}: specification</h3>",
+        f"<p>{e(p.description)}</p>" if p.description else "",
+        f"<p>Template <code>{e(p.template)}</code> · maturity <b>{m.score:.1f}</b>/100 ({ready})"
+        f'<progress max="100" value="{m.score:.1f}"></progress></p>',
+    ]
+    by_cat: dict[str, list[ItemView]] = {c: [] for c in CATEGORIES}
+    for item in spec.items:
+        by_cat[item.category].append(item)
+    for cat in CATEGORIES:
+        if not by_cat[cat]:
+            continue
+        out.append(f"<h4>{e(CATEGORY_INFO[cat].label)}</h4><table><tr><th>Ref</th><th>Requirement</th>"
+                   "<th>Confidence</th><th>Findings</th></tr>")
+        for i in by_cat[cat]:
+            findings = "<br>".join(f"<code>{e(f['rule'])}</code> {e(f['message'])}" for f in i.findings)
+            title = f' title="{e(i.source_answer or "", quote=True)}"' if i.source_answer else ""
+            out.append(f"<tr><td>{e(i.ref)}</td><td{title}>{e(i.text)}</td><td>{i.confidence:.2f}</td>"
+                       f"<td>{findings}</td></tr>")
+        out.append("</table>")
+    if spec.conflicts:
+        out.append("<h4>Open conflicts</h4><ul>")
+        out += [
+            f'<li class="{_severity_class(c.severity)}">{e(c.item_a)} vs {e(c.item_b)} ({e(c.type)}, {e(c.severity)}): '
+            f"{e(c.explanation)}</li>"
+            for c in spec.conflicts
+        ]
+        out.append("</ul>")
+    if spec.gaps:
+        out.append("<h4>Gaps</h4><ul>" + "".join(f"<li>{e(g)}</li>" for g in spec.gaps) + "</ul>")
+    out.append("</div>")
+    return "\n".join(part for part in out if part) + "\n"
+
+
 def render(spec: SpecView, fmt: str) -> str:
     """The specification in ``fmt`` (md, json or csv)."""
     from socrates_nb.errors import ValidationError
 
-    renderers = {"md": to_markdown, "markdown": to_markdown, "json": to_json, "csv": to_csv}
+    renderers = {"md": to_markdown, "markdown": to_markdown, "json": to_json, "csv": to_csv, "html": to_html}
     if fmt not in renderers:
         raise ValidationError(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
     return renderers[fmt](spec)

@@ -236,6 +236,13 @@ class Specification:
         """The current items as CSV."""
         return render(self.view, "csv")
 
+    def to_html(self) -> str:
+        """The specification as an HTML fragment (user text escaped)."""
+        return render(self.view, "html")
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
     def __repr__(self) -> str:
         return (
             f"<Specification {self.view.project.name!r} items={len(self.items)} "

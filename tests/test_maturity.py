@@ -64,15 +64,33 @@ def test_rounding_and_json_shape() -> None:
     m = compute_maturity(get_template("generic"), {"goals": 1.0})
     assert m.score == round(100 * (1.0 / 1.5) / 14, 1) == 4.8
     assert m.coverage["goals"] == 0.6667
-    assert m.to_dict() == {"score": 4.8, "coverage": dict(m.coverage)}
+    assert m.to_dict() == {
+        "score": 4.8, "ready": False, "penalty": 0.0,
+        "open_conflicts": {"high": 0, "medium": 0, "low": 0}, "coverage": dict(m.coverage),
+    }
     assert isinstance(m, Maturity)
+
+
+def test_open_conflicts_cost_points_and_block_readiness() -> None:
+    tpl = get_template("generic")
+    full = {c: tpl.target(c) for c in CATEGORIES}
+    assert compute_maturity(tpl, full).ready
+    medium = compute_maturity(tpl, full, {"medium": 2, "low": 1})
+    assert medium.score == 100 - 2 * 2 - 1 and medium.penalty == 5.0 and medium.ready
+    high = compute_maturity(tpl, full, {"high": 1})
+    assert high.score == 95.0 and not high.ready  # score is fine, the open high conflict is not
+    assert compute_maturity(tpl, {"goals": 0.1}, {"high": 3}).score == 0.0  # never below 0
+    almost = {c: tpl.target(c) * 0.79 for c in CATEGORIES}
+    assert not compute_maturity(tpl, almost).ready  # 79 < 80
 
 
 def test_gaps_are_one_actionable_line_per_uncovered_category() -> None:
     m = compute_maturity(get_template("generic"), {"goals": 0.75, "users": 5.0})
     gaps = describe_gaps(m)
     assert len(gaps) == 13
-    assert gaps[0] == "Goals: 50% covered; add items on why the software exists and how success is judged."
+    assert gaps[0] == (
+        "Goals (50% covered): state the problem solved, for whom, and one measurable success criterion with a date"
+    )
     assert not any(g.startswith("Users") for g in gaps)
 
 

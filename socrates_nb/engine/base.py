@@ -22,7 +22,20 @@ class QuestionDraft:
 
 @dataclass(frozen=True)
 class ItemDraft:
-    """A specification item an engine extracted from an answer, before it is stored."""
+    """A specification item an engine extracted from an answer, before it is stored.
+
+    ``value`` is JSON with ``text`` (the statement as given) and, where the statement
+    states them:
+
+    * a measure: ``number`` (int or float), ``unit`` (canonical: ms, s, min, h, d,
+      req/s, users, KB, MB, GB, TB, %), ``metric`` (e.g. ``latency``, ``latency_p95``,
+      ``availability``, ``concurrent_users``, ``throughput``, ``retention``),
+      ``bound`` (``max`` for "under/at most/within", ``min`` for "at least/over",
+      ``exact`` otherwise);
+    * a choice: ``choice`` (a canonical name such as ``PostgreSQL`` or ``AWS``) for keys
+      that pick one option (e.g. ``constraints.primary_database``);
+    * ``negated``: true when the statement forbids or denies ("must not", "never").
+    """
 
     category: str
     key: str

@@ -14,9 +14,8 @@ from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb.engine.base import ItemDraft, QuestionDraft, get_engine
 from socrates_nb.errors import ConflictError
 from socrates_nb.quality.conflicts import judge
-from socrates_nb.quality.maturity import compute_maturity
 from socrates_nb.services.access import owned_project, owned_session
-from socrates_nb.services.state import close_conflicts_of, confidence_sums, engine_context
+from socrates_nb.services.state import close_conflicts_of, confidence_sums, engine_context, project_maturity
 from socrates_nb.services.validation import answer_text, parse_uuid
 from socrates_nb.services.views import Actor, ConflictView, ItemView, QuestionView, SessionView, TurnView
 from socrates_nb.storage import models
@@ -97,7 +96,7 @@ class SessionService:
             items, conflicts = _store_items(orm, project.id, answer, drafts)
             orm.flush()
             sums = confidence_sums(orm, project.id)
-            maturity = compute_maturity(ctx.template, sums)
+            maturity = project_maturity(orm, project, sums)
             next_q = _ask_next(orm, session, engine.next_question(replace(ctx, confidence_sums=sums)))
             answer.maturity_after = maturity.score
             return TurnView(

@@ -25,10 +25,9 @@ CONFLICT_STATUSES = ("open", "resolved", "dismissed")
 
 
 def describe_gaps(maturity: Maturity) -> tuple[str, ...]:
-    """One actionable line per category that is not yet covered."""
+    """One actionable line per category that is not yet covered, e.g. ``Performance (40% covered): give ...``."""
     return tuple(
-        f"{CATEGORY_INFO[c].label}: {round(maturity.coverage[c] * 100)}% covered; "
-        f"add items on {CATEGORY_INFO[c].description[0].lower() + CATEGORY_INFO[c].description[1:]}"
+        f"{CATEGORY_INFO[c].label} ({round(maturity.coverage[c] * 100)}% covered): {CATEGORY_INFO[c].gap_hint}"
         for c in maturity.gaps()
     )
 

@@ -24,9 +24,21 @@ def confidence_sums(orm: OrmSession, project_id: uuid.UUID) -> dict[str, float]:
     return {cat: float(total or 0.0) for cat, total in rows}
 
 
-def project_maturity(orm: OrmSession, project: models.Project) -> Maturity:
-    """The project's maturity by the one formula."""
-    return compute_maturity(get_template(project.template), confidence_sums(orm, project.id))
+def open_conflict_counts(orm: OrmSession, project_id: uuid.UUID) -> dict[str, int]:
+    """Number of open conflicts per severity (one indexed aggregate query)."""
+    rows = orm.execute(
+        select(models.Conflict.severity, func.count())
+        .where(models.Conflict.project_id == project_id, models.Conflict.status == "open")
+        .group_by(models.Conflict.severity)
+    ).all()
+    return {severity: int(n) for severity, n in rows}
+
+
+def project_maturity(orm: OrmSession, project: models.Project, sums: dict[str, float] | None = None) -> Maturity:
+    """The project's maturity by the one formula (coverage less open-conflict penalties)."""
+    if sums is None:
+        sums = confidence_sums(orm, project.id)
+    return compute_maturity(get_template(project.template), sums, open_conflict_counts(orm, project.id))
 
 
 def engine_context(

@@ -77,7 +77,7 @@ def test_items_carry_their_source_question_and_answer(ws: Workspace) -> None:
     assert all(i.is_current for i in spec.items)
     assert spec.view.project.name == "Shop" and spec.conflicts == ()
     assert 0 < spec.maturity.score < 100 and spec.gaps
-    assert any(g.startswith("Goals: 80% covered") for g in spec.gaps), spec.gaps
+    assert any(g.startswith("Goals (80% covered): ") for g in spec.gaps), spec.gaps
     d = spec.items[0].to_dict()
     assert d["source"] == {"answer_id": str(spec.items[0].answer_id), "question": q1.text, "answer": spec.items[0].source_answer}
     assert "items=3" in repr(spec)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
@@ -11,9 +12,10 @@ from sqlalchemy.orm import aliased
 from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.errors import ConflictError, NotFoundError, ValidationError
-from socrates_nb.quality.maturity import Maturity
+from socrates_nb.quality.maturity import Maturity, compute_maturity
+from socrates_nb.templates import get_template
 from socrates_nb.services.access import owned_project
-from socrates_nb.services.state import close_conflicts_of, project_maturity
+from socrates_nb.services.state import close_conflicts_of, confidence_sums
 from socrates_nb.services.validation import MAX_ANSWER_CHARS, clean_text, parse_uuid, shown
 from socrates_nb.services.views import Actor, ConflictView, ItemView, ProjectView, SpecView
 from socrates_nb.storage import models
@@ -59,7 +61,8 @@ class SpecService:
                 key=lambda i: (rank[i.category], i.ref.rsplit("-", 1)[0], int(i.ref.rsplit("-", 1)[1])),
             )
             conflicts = _conflict_views(orm, project.id, "open")
-            maturity = project_maturity(orm, project)
+            severities = Counter(c.severity for c in conflicts)  # open conflicts are loaded already
+            maturity = compute_maturity(get_template(project.template), confidence_sums(orm, project.id), severities)
             return SpecView(ProjectView.of(project), tuple(items), tuple(conflicts), maturity, describe_gaps(maturity))
 
     def conflicts(self, actor: Actor, project_ref: str | uuid.UUID, status: str | None = "open") -> list[ConflictView]:

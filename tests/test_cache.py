@@ -90,11 +90,12 @@ def test_sessions_list_sees_a_new_session_immediately(ws: Workspace) -> None:
 
 def test_resolving_a_conflict_shows_immediately(ws: Workspace) -> None:
     p = ws.create_project("Perf")
-    turn = p.start_session().answer("p95 latency under 200 ms. p95 latency under 2 s.")
+    turn = p.start_session().answer("p95 latency under 200 ms. p95 latency under 2 s.")  # performance items
+    assert [i.ref for i in p.specification().items] == ["NFR-PERF-001", "NFR-PERF-002"]
     assert len(p.specification().conflicts) == 1
     p.resolve_conflict(turn.conflicts[0], "keep_a")
     spec = p.specification()
-    assert spec.conflicts == () and [i.ref for i in spec.items] == ["GOAL-001"]
+    assert spec.conflicts == () and [i.ref for i in spec.items] == ["NFR-PERF-001"]
 
 
 def test_keys_are_per_user_even_in_a_shared_cache(ws: Workspace, other_ws: Workspace) -> None:

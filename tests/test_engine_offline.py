@@ -12,7 +12,7 @@ from socrates_nb.categories import CATEGORIES, CATEGORY_INFO, require_category
 from socrates_nb.engine import Engine, EngineContext, QuestionDraft, get_engine
 from socrates_nb.engine.offline import OfflineEngine
 from socrates_nb.engine.offline.bank import load_bank, questions_for
-from socrates_nb.engine.offline.extraction import comparable, measure, split_statements, vague_findings
+from socrates_nb.engine.offline.extraction import comparable, measure, split_statements
 from socrates_nb.quality.conflicts import judge
 from socrates_nb.templates import CategoryGoal, Template, get_template
 
@@ -201,14 +201,16 @@ def test_categories_are_the_one_list() -> None:
         ("10,000 users in the first year", (10000, "users", "users")),
         ("500 concurrent users", (500, "users", "concurrent_users")),
         ("one admin user per shop: 1 user", (1, "users", "users")),
-        ("stores 5 GB per customer", (5, "GB", "size")),
-        ("uploads up to 50MB", (50, "MB", "size")),
-        ("2 TB of logs", (2, "TB", "size")),
+        ("stores 5 GB per customer", (5, "GB", "data_volume")),
+        ("uploads up to 50MB", (50, "MB", "file_size")),
+        ("2 TB of logs", (2, "TB", "data_volume")),
+        ("a 3 MB bundle", (3, "MB", "page_weight")),
         ("20% of traffic is mobile", (20, "%", "percent")),
         ("99.9% availability per month", (99.9, "%", "availability")),
         ("99.95 % uptime", (99.95, "%", "availability")),
-        ("backups every 15 minutes", (15, "min", "duration")),
-        ("restore within 4 h", (4, "h", "duration")),
+        ("backups every 15 minutes", (15, "min", "backup_interval")),
+        ("restore within 4 h", (4, "h", "rto")),
+        ("the job runs for 15 minutes", (15, "min", "duration")),
     ],
 )
 def test_numbers_with_units(statement: str, expected: tuple[float, str, str]) -> None:
@@ -235,15 +237,18 @@ def test_comparable_values_are_in_base_units() -> None:
     assert comparable({"text": "no number"}) is None
 
 
-def test_vague_findings() -> None:
-    findings = vague_findings("A fast and user-friendly UI that is easy to use, etc.")
-    assert [f["rule"] for f in findings] == ["vague-term"] * 4
-    assert [f["message"].split("'")[1] for f in findings] == ["fast", "user-friendly", "easy", "etc"]
-    statement = "A fast and user-friendly UI that is easy to use, etc."
-    assert [statement[slice(*f["span"])] for f in findings] == ["fast", "user-friendly", "easy", "etc"]
-    assert vague_findings("Pages load in 300 ms at p95.") == []
-    assert vague_findings("breakfast is steady") == []  # whole words only
-    assert len(vague_findings("Robust, SECURE and Scalable")) == 3
+def test_vague_words_become_lint_findings() -> None:
+    # the old vague_findings() is replaced by quality.lint: spans index the item text
+    q = QuestionDraft(key="usability.first_task", category="usability", text="How easy?", why="Because.")
+    [item] = ENGINE.extract(ctx(), q, "A fast and user-friendly UI that is easy to use, etc.")
+    vague = [f for f in item.findings if f["rule"] == "vague-term"]
+    assert [item.text[slice(*f["span"])] for f in vague] == ["fast", "user-friendly", "easy to use"]
+    assert any(f["rule"] == "open-ended" for f in item.findings)
+    measured = QuestionDraft(key="performance.page_load", category="performance", text="How fast?", why="Because.")
+    [ok] = ENGINE.extract(ctx(), measured, "Pages load in 300 ms at p95.")
+    assert not [f for f in ok.findings if f["rule"] == "vague-term"]
+    [word] = ENGINE.extract(ctx(), q, "breakfast is steady")  # whole words only
+    assert not [f for f in word.findings if f["rule"] == "vague-term"]
 
 
 def test_split_statements() -> None:
@@ -259,15 +264,21 @@ def test_extract_makes_one_item_per_statement() -> None:
     items = ENGINE.extract(ctx(), q, "p95 latency under 200 ms. Pages should feel fast. Search results are paged")
     assert [i.category for i in items] == ["performance"] * 3
     assert [i.key for i in items] == ["performance.latency_p95", "performance.latency_2", "performance.latency_3"]
-    assert [i.confidence for i in items] == [0.9, 0.35, 0.6]
-    assert items[0].value == {"number": 200, "unit": "ms", "metric": "latency_p95", "text": "p95 latency under 200 ms."}
-    assert items[1].findings and items[1].findings[0]["rule"] == "vague-term"
-    assert [i.text for i in items] == ["P95 latency under 200 ms.", "Pages should feel fast.", "Search results are paged."]
+    assert [i.confidence for i in items] == [0.9, 0.3, 0.5]
+    assert items[0].value == {
+        "number": 200, "unit": "ms", "metric": "latency_p95", "bound": "max", "text": "p95 latency under 200 ms.",
+    }
+    assert {"vague-term", "unmeasurable"} <= {f["rule"] for f in items[1].findings}
+    assert [i.text for i in items] == [
+        "The system shall respond with a p95 latency under 200 ms.", "Pages should feel fast.", "Search results are paged.",
+    ]
 
 
-def test_extract_without_a_question_is_functional() -> None:
+def test_extract_without_a_question_is_classified() -> None:
     items = ENGINE.extract(ctx(), None, "export orders as CSV")
-    assert [(i.category, i.key, i.text) for i in items] == [("functional", "functional.free", "Export orders as CSV.")]
+    assert [(i.category, i.key, i.text) for i in items] == [
+        ("functional", "functional.free", "The system shall export orders as CSV."),
+    ]
     assert ENGINE.extract(ctx(), None, "ok") == []
 
 
@@ -288,8 +299,10 @@ def test_judge_restatement_conflict_independent() -> None:
     assert high.explanation == "k: 200 ms vs 2 s"
     assert judge("k", v("p95 under 200 ms"), v("p95 under 300 ms")).severity == "medium"
     assert judge("k", v("p95 under 200 ms"), v("p95 under 240 ms")).kind == "independent"  # < 25% apart
-    assert judge("k", v("pages in 200 ms"), v("pages in 2 s")).kind == "independent"  # untracked metric
-    assert judge("k", v("99.9% availability"), v("99% availability")).kind == "independent"  # ratio < 1.25
+    assert judge("k", v("pages in 200 ms"), v("pages in 2 s")).severity == "high"  # one subject, 10x apart
+    # availability is compared as allowed downtime: 0.1% vs 1% is 10x
+    assert judge("k", v("99.9% availability"), v("99% availability")).severity == "high"
+    assert judge("k", v("pages in 200 ms"), v("sessions time out after 2 s")).kind == "independent"  # two subjects
     assert judge("k", v("500 concurrent users"), v("5,000 concurrent users")).severity == "high"
     assert judge("k", v("Export as CSV."), v("export as csv!")).kind == "restatement"
     assert judge("k", v("Export as CSV"), v("Export as PDF")).kind == "independent"

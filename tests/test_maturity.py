@@ -127,9 +127,13 @@ def test_every_door_shows_the_same_maturity(ws: Workspace) -> None:
 
 def test_superseded_items_stop_counting(ws: Workspace) -> None:
     p = ws.create_project("Perf")
-    turn = p.start_session().answer("p95 latency under 200 ms. p95 latency under 2 s.")
-    before = p.specification().maturity.coverage["goals"]
-    assert before == pytest.approx(1.0)  # 0.9 + 0.9 capped at 1.5
+    turn = p.start_session().answer("p95 latency under 200 ms. p95 latency under 2 s.")  # two performance items
+    assert [i.category for i in turn.items] == ["performance", "performance"]
+    assert [i.confidence for i in turn.items] == [0.9, 0.9]
+    before = p.specification().maturity
+    assert before.coverage["performance"] == pytest.approx(1.0)  # 0.9 + 0.9 capped at 1.5
+    assert before.penalty == 5.0  # the open high-severity conflict
     p.resolve_conflict(turn.conflicts[0], "keep_a")
-    after = p.specification().maturity.coverage["goals"]
-    assert after == pytest.approx(0.6)  # only 0.9 of 1.5 is current
+    after = p.specification().maturity
+    assert after.coverage["performance"] == pytest.approx(0.6)  # only 0.9 of 1.5 is current
+    assert after.penalty == 0.0

@@ -18,7 +18,7 @@ from socrates_nb.workspace import Workspace
 
 
 def test_a_fresh_database_ends_at_head(ws: Workspace) -> None:
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
     assert current_revision(ws.db) == head_revision()
     tables = set(inspect(ws.db.engine).get_table_names())
     assert set(Base.metadata.tables) | {"alembic_version"} == tables
@@ -66,9 +66,9 @@ def test_an_older_database_is_refused_until_db_upgrade(ws: Workspace, db_url: st
     assert current_revision(ws.db) == "0001"
     with pytest.raises(snb.DatabaseError) as err:
         ensure_schema(ws.db)
-    assert str(err.value) == "database schema is at revision 0001, this version needs 0002: run `socrates db upgrade`"
+    assert str(err.value) == "database schema is at revision 0001, this version needs 0003: run `socrates db upgrade`"
     result = CliRunner().invoke(cli, ["--db", db_url, "db", "upgrade"])
-    assert result.exit_code == 0 and "upgraded 0001 -> 0002" in result.stdout
+    assert result.exit_code == 0 and "upgraded 0001 -> 0003" in result.stdout
     with snb.connect(db_url, user="alice") as again:
         assert [p.name for p in again.projects().items] == ["Kept"]
     test_the_migrated_schema_matches_the_model(ws)

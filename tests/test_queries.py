@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert
 
+from socrates_nb.engine.offline.probing import MEASURED_CATEGORIES
 from socrates_nb.storage import models
 from socrates_nb.workspace import Project, Workspace
 
@@ -80,13 +81,29 @@ def test_specification_takes_the_same_statements_for_1_and_50_turns(ws: Workspac
     assert measured["Big"][0] <= 5
 
 
+def plain_question(s: Any) -> Any:
+    """Skip to a pending bank question outside the measured categories; return it.
+
+    Plain statements with no number, given to a performance, scalability or reliability
+    question, would draw a follow-up probe, and the answer to a probe supersedes an item:
+    such turns do different work, so the compared turns avoid them.
+    """
+    q = s.next_question()
+    while q is not None and q.category in MEASURED_CATEGORIES:
+        q = s.skip()
+    assert q is not None and not q.is_probe
+    return q
+
+
 def items_project(ws: Workspace, name: str, answers: int) -> tuple[Project, Any]:
-    """A project with ``answers`` x 5 items, and its session with a question pending."""
+    """A project with ``answers`` x 5 current items, and its session with a plain question pending."""
     p = ws.create_project(name)
     s = p.start_session()
     for _ in range(answers):
-        s.answer("One thing. Two things. Three things. Four things. Five things.")
-    assert s.next_question() is not None
+        plain_question(s)
+        turn = s.answer("One thing. Two things. Three things. Four things. Five things.")
+        assert len(turn.items) == 5 and all(i.is_current for i in turn.items) and turn.conflicts == ()
+    plain_question(s)
     return p, s
 
 
@@ -98,7 +115,9 @@ def test_answer_turn_takes_the_same_statements_at_5_and_50_items(ws: Workspace, 
     for name, s in (("small", small_s), ("big", big_s)):
         with count_queries() as c:
             turn = ws._sessions.answer(ws.user, s.id, "Another thing. And one more.")
-        assert len(turn.items) == 2 and turn.next_question is not None
+        # comparable turns: two new current items, no restatement, no conflict, no probe next
+        assert len(turn.items) == 2 and all(i.is_current for i in turn.items) and turn.conflicts == ()
+        assert turn.next_question is not None and not turn.next_question.is_probe
         measured[name] = c.count
     assert measured["small"] == measured["big"], measured
     assert measured["big"] <= 20

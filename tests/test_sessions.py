@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 import socrates_nb as snb
+from socrates_nb.categories import CATEGORIES
 from socrates_nb.storage import models
 from socrates_nb.workspace import Session, Workspace
 
 # Three plain statements: each 0.6 confidence, together enough to cover a generic category.
 COVER = "The team reviews it weekly. Staff record each change. Finance signs off every quarter."
+# quality attributes (ISO 25010): a measured target in one of these earns extra confidence
+QUALITY = {"performance", "scalability", "security", "reliability", "usability", "operations", "compliance"}
 
 
 def counts(ws: Workspace) -> dict[str, int]:
@@ -84,10 +87,13 @@ def test_multi_statement_answer_gives_several_items(ws: Workspace) -> None:
     s = ws.create_project("Shop").start_session()
     q = s.next_question()
     turn = s.answer("Shops list their parts. Buyers pay by card!\nPages load in 300 ms; invoices are PDF files")
-    assert [i.ref for i in turn.items] == ["GOAL-001", "GOAL-002", "GOAL-003", "GOAL-004"]
-    assert [i.key for i in turn.items] == [q.key, f"{q.key}_2", "goals.latency", f"{q.key}_4"]
+    # a page load time given to a goals question is a performance item
+    assert [i.ref for i in turn.items] == ["GOAL-001", "GOAL-002", "NFR-PERF-001", "GOAL-003"]
+    assert [i.key for i in turn.items] == [q.key, f"{q.key}_2", "performance.page_load", f"{q.key}_4"]
     assert [i.confidence for i in turn.items] == [0.6, 0.6, 0.9, 0.6]
-    assert turn.items[2].value == {"number": 300, "unit": "ms", "metric": "latency", "text": "Pages load in 300 ms"}
+    assert turn.items[2].value == {
+        "number": 300, "unit": "ms", "metric": "latency", "bound": "exact", "text": "Pages load in 300 ms",
+    }
     assert [i.text for i in turn.items][1:] == ["Buyers pay by card!", "Pages load in 300 ms.", "Invoices are PDF files."]
     assert len(ws.project(s.project_id).specification().items) == 4
 
@@ -95,13 +101,22 @@ def test_multi_statement_answer_gives_several_items(ws: Workspace) -> None:
 def test_measured_answers_raise_maturity_monotonically(ws: Workspace) -> None:
     s = ws.create_project("Shop").start_session()
     scores = [0.0]
+    visited = []
     for i in range(16):
-        turn = s.answer(f"The limit is {i + 1}00 ms and {i + 2} GB.")  # one measured item each (0.9)
+        turn = s.answer(f"The limit is {i + 1}00 ms and {i + 2} GB.")  # one measured item each
         scores.append(turn.maturity.score)
-        assert turn.items[0].confidence == 0.9 and turn.items[0].value["unit"] == "ms"
+        item = turn.items[0]
+        assert len(turn.items) == 1 and item.value["unit"] == "ms"
+        # a measured value: 0.8, plus 0.1 when it is a target of a quality attribute (non-functional)
+        assert item.confidence == (0.9 if item.category in QUALITY else 0.8), (item.category, item.confidence)
+        assert turn.conflicts == () and not turn.next_question.is_probe  # nothing vague, nothing contradicts
+        visited.append(item.category)
     assert all(b > a for a, b in zip(scores, scores[1:])), scores
-    # 14 categories at 0.9 / 1.5 each, then two of them covered
-    assert scores[14] == pytest.approx(60.0) and scores[16] == pytest.approx(60.0 + 2 * 40.0 / 14, abs=0.05)
+    # 14 categories, 7 at 0.8 / 1.5 and 7 at 0.9 / 1.5; then goals and users get a second 0.8 (covered)
+    assert sorted(visited[:14]) == sorted(CATEGORIES) and visited[14:] == ["goals", "users"]
+    first_round = 100 * (7 * 0.8 + 7 * 0.9) / 1.5 / 14
+    assert scores[14] == pytest.approx(first_round, abs=0.05)
+    assert scores[16] == pytest.approx(first_round + 2 * 100 * (1 - 0.8 / 1.5) / 14, abs=0.05)
     assert ws.project(s.project_id).specification().maturity.score == scores[-1]
 
 
@@ -381,3 +396,44 @@ def test_an_answer_without_statements_is_stored_without_items(ws: Workspace) -> 
     assert question_status(ws, q.id) == "answered"
     assert turn.next_question is not None and turn.next_question.id != q.id
     assert counts(ws)["spec_items"] == 0 and counts(ws)["answers"] == 1
+
+
+# --- probes: the answer to a follow-up refines the probed item ------------------------------
+
+
+def _item_state(ws: Workspace, project_id: uuid.UUID) -> dict[str, tuple[bool, str | None]]:
+    """ref -> (is_current, ref of the superseding item) for every item of the project."""
+    with ws.db.read() as orm:
+        rows = orm.scalars(select(models.SpecItem).where(models.SpecItem.project_id == project_id)).all()
+        ref = {r.id: r.ref for r in rows}
+        return {r.ref: (r.is_current, ref.get(r.superseded_by)) for r in rows}
+
+
+def test_a_refinement_that_changes_the_number_is_no_conflict(ws: Workspace) -> None:
+    p = ws.create_project("Perf")
+    s = p.start_session()
+    q = s.next_question()
+    while q.category != "performance":
+        q = s.answer(COVER).next_question
+    vague = s.answer("p95 latency under 2 s, if possible.")
+    assert [i.ref for i in vague.items] == ["NFR-PERF-001"]
+    probe = vague.next_question
+    assert probe.is_probe and "'if possible'" in probe.text
+    refined = s.answer("p95 latency under 200 ms.")
+    # 200 ms replaces the probed 2 s: the two never stand side by side, so nothing conflicts
+    assert [i.ref for i in refined.items] == ["NFR-PERF-002"] and refined.conflicts == ()
+    assert p.conflicts(status=None) == []
+    assert _item_state(ws, p.id)["NFR-PERF-001"] == (False, "NFR-PERF-002")
+    assert [i.ref for i in p.specification().items if i.category == "performance"] == ["NFR-PERF-002"]
+
+
+
+def test_a_turns_conflicts_come_in_ref_order(ws: Workspace) -> None:
+    p = ws.create_project("Order")
+    s = p.start_session()
+    while (q := s.next_question()) is not None and q.category != "performance":
+        s.skip()
+    s.answer("p95 latency under 200 ms. p95 latency under 205 ms. p95 latency under 210 ms. p95 latency under 215 ms.")
+    turn = s.answer("p95 latency under 2 s.")
+    pairs = [(c.item_b, c.item_a) for c in turn.conflicts]
+    assert len(pairs) >= 2 and pairs == sorted(pairs, key=lambda p: (p[0], int(p[1].rsplit("-", 1)[1])))

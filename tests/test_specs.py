@@ -108,8 +108,11 @@ def filled(ws: Workspace) -> Project:
     p = ws.create_project("Payments | API", description="Card payments\nfor shops", template="web-api")
     s = p.start_session()
     s.answer("Merchants take card payments online. Refunds are fast and easy.")
+    probe = s.next_question()  # "fast and easy" is vague: a follow-up asks for a measurable form
+    assert probe.is_probe and probe.category == "goals" and "'fast' and 'easy'" in probe.text
+    assert s.skip().category == "users"  # skipped: the vague item stays as stated
     s.answer('Shop owners, "support" staff, and auditors.')
-    s.answer(f"{FAST}. {SLOW}.")  # a conflict inside one answer
+    s.answer(f"{FAST}. {SLOW}.")  # p95 latencies are performance items, in conflict inside one answer
     return p
 
 
@@ -121,15 +124,17 @@ def test_json_export_parses_and_has_items_with_refs(filled: Project) -> None:
         "name": "Payments | API", "description": "Card payments\nfor shops", "template": "web-api", "status": "active",
     }
     refs = [i["ref"] for i in data["items"]]
-    assert refs == [i.ref for i in spec.items] == ["GOAL-001", "GOAL-002", "USR-001", "FR-001", "FR-002"]
+    assert refs == [i.ref for i in spec.items] == ["GOAL-001", "GOAL-002", "USR-001", "NFR-PERF-001", "NFR-PERF-002"]
     first = data["items"][0]
     assert set(first) == {"ref", "category", "key", "value", "text", "confidence", "findings", "source"}
     assert first["source"]["answer"].startswith("Merchants take card payments")
     vague = data["items"][1]["findings"]
-    assert [f["rule"] for f in vague] == ["vague-term", "vague-term"]
+    assert [f["rule"] for f in vague] == ["vague-term", "vague-term", "not-ears"]
+    assert [(f["span"], f["severity"]) for f in vague[:2]] == [([12, 16], "warning"), ([21, 25], "warning")]
+    assert data["items"][1]["text"][12:16] == "fast" and data["items"][1]["text"][21:25] == "easy"
     assert data["conflicts"] == [
-        {"type": "numeric", "severity": "high", "items": ["FR-001", "FR-002"],
-         "explanation": "functional.latency_p95: 200 ms vs 2 s", "status": "open", "resolution": None}
+        {"type": "numeric", "severity": "high", "items": ["NFR-PERF-001", "NFR-PERF-002"],
+         "explanation": "performance.latency_p95: 200 ms vs 2 s", "status": "open", "resolution": None}
     ]
     assert data["maturity"]["score"] == spec.maturity.score
     assert data["gaps"] == list(spec.gaps)
@@ -149,7 +154,8 @@ def test_csv_export_has_a_header_and_one_row_per_item(filled: Project) -> None:
     user_row = next(r for r in rows[1:] if r[1] == "users")
     assert user_row[8] == 'Shop owners, "support" staff, and auditors.'  # quotes and commas survive
     assert json.loads(by_ref["GOAL-001"][5]) == spec.items[0].value
-    assert by_ref["GOAL-002"][6] == "vague-term; vague-term" and by_ref["GOAL-001"][4] == "0.60"
+    assert by_ref["GOAL-002"][6] == "vague-term; vague-term; not-ears" and by_ref["GOAL-001"][4] == "0.60"
+    assert by_ref["NFR-PERF-001"][6] == "" and by_ref["NFR-PERF-001"][4] == "0.90"  # a measured "shall" item
 
 
 def test_markdown_groups_items_by_category(filled: Project) -> None:
@@ -158,12 +164,12 @@ def test_markdown_groups_items_by_category(filled: Project) -> None:
     assert md.startswith("# Payments \\| API: specification\n")
     assert "Card payments for shops" in md  # newline flattened
     headings = [line for line in md.splitlines() if line.startswith("## ")]
-    assert headings == ["## Goals", "## Users", "## Functional", "## Open conflicts", "## Gaps"]
+    assert headings == ["## Goals", "## Users", "## Performance", "## Open conflicts", "## Gaps"]
     goals = md[md.index("## Goals"): md.index("## Users")]
     assert "**GOAL-001**" in goals and "**GOAL-002**" in goals and "USR-001" not in goals
     assert "`vague-term`" in goals and "Asked: " in goals and 'Answer: "Merchants' in goals
     conflicts = md[md.index("## Open conflicts"): md.index("## Gaps")]
-    assert "FR-001 vs FR-002 (numeric, high)" in conflicts
+    assert "NFR-PERF-001 vs NFR-PERF-002 (numeric, high)" in conflicts
     assert f"Maturity: **{spec.maturity.score:.1f} / 100**" in md
 
 
@@ -247,11 +253,25 @@ def test_medium_severity_and_independent_values(ws: Workspace) -> None:
     s = p.start_session()
     turn = s.answer("p95 latency under 200 ms. p95 latency under 300 ms. p95 latency under 220 ms.")
     assert [(c.item_a, c.item_b, c.severity) for c in turn.conflicts] == [
-        ("GOAL-001", "GOAL-002", "medium"),
-        ("GOAL-002", "GOAL-003", "medium"),
+        ("NFR-PERF-001", "NFR-PERF-002", "medium"),
+        ("NFR-PERF-002", "NFR-PERF-003", "medium"),
     ]  # 200 vs 220 differ by less than 25%: no conflict
-    plain = s.answer("Pages load in 200 ms. Pages load in 900 ms.")  # untracked metric
+    # Two limits of one metric family (durations) 12x apart, but about different subjects:
+    # independent. Both land in performance, so only the subjects keep them apart.
+    p2 = ws.create_project("Batch")
+    s2 = p2.start_session()
+    answer_until(s2, "performance")
+    plain = s2.answer("Reports are generated within 10 minutes. Imports finish within 2 hours.")
+    assert [(i.category, i.value["metric"], i.value["unit"]) for i in plain.items] == [
+        ("performance", "duration", "min"), ("performance", "duration", "h"),
+    ]
     assert plain.conflicts == ()
+    # the same two numbers about one subject do conflict
+    p3 = ws.create_project("Pages")
+    s3 = p3.start_session()
+    answer_until(s3, "performance")
+    same = s3.answer("Reports are generated within 10 minutes. Reports are generated within 2 hours.")
+    assert [(c.type, c.severity) for c in same.conflicts] == [("numeric", "high")]
 
 
 @pytest.mark.parametrize(
@@ -334,10 +354,12 @@ def test_restatement_and_conflict_inside_one_answer(ws: Workspace) -> None:
     p = ws.create_project("Perf")
     s = p.start_session()
     turn = s.answer("p95 latency under 200 ms. The p95 latency is 0.2 s. p95 latency under 2 s.")
-    assert [(i.ref, i.is_current) for i in turn.items] == [("GOAL-001", False), ("GOAL-002", True), ("GOAL-003", True)]
-    assert [(c.item_a, c.item_b) for c in turn.conflicts] == [("GOAL-002", "GOAL-003")]
-    assert item_rows(ws, p.id)["GOAL-001"] == (False, "GOAL-002")
-    assert [i.ref for i in p.specification().items] == ["GOAL-002", "GOAL-003"]
+    assert [(i.ref, i.is_current) for i in turn.items] == [
+        ("NFR-PERF-001", False), ("NFR-PERF-002", True), ("NFR-PERF-003", True),
+    ]
+    assert [(c.item_a, c.item_b) for c in turn.conflicts] == [("NFR-PERF-002", "NFR-PERF-003")]
+    assert item_rows(ws, p.id)["NFR-PERF-001"] == (False, "NFR-PERF-002")
+    assert [i.ref for i in p.specification().items] == ["NFR-PERF-002", "NFR-PERF-003"]
 
 
 def test_restating_text_supersedes_across_sessions(ws: Workspace) -> None:
@@ -349,7 +371,8 @@ def test_restating_text_supersedes_across_sessions(ws: Workspace) -> None:
     # a free answer (no question pending) lands in functional.free; restate it twice
     while s2.skip() is not None:
         pass
-    s2.answer("Orders are exported as CSV. Twice a day.")  # stored text: "Orders are exported as CSV."
+    # stored text: "Orders are exported as CSV." (a second, precise statement asks no follow-up)
+    assert s2.answer("Orders are exported as CSV. Clerks print invoices.").next_question is None
     s2.answer("Orders are exported as CSV!")
     assert item_rows(ws, p.id)["FR-001"] == (False, "FR-003")
     assert [i.ref for i in p.specification().items if i.category == "functional"] == ["FR-002", "FR-003"]
@@ -412,8 +435,8 @@ def test_conflicts_of_one_answer_keep_a_stable_order(ws: Workspace) -> None:
     turn = p.start_session().answer(
         "p95 latency under 200 ms. p95 latency under 2 s. p95 latency under 20 s. p95 latency under 50 s."
     )
-    expected = [("GOAL-001", "GOAL-002"), ("GOAL-001", "GOAL-003"), ("GOAL-002", "GOAL-003"),
-                ("GOAL-001", "GOAL-004"), ("GOAL-002", "GOAL-004"), ("GOAL-003", "GOAL-004")]
+    expected = [("NFR-PERF-001", "NFR-PERF-002"), ("NFR-PERF-001", "NFR-PERF-003"), ("NFR-PERF-002", "NFR-PERF-003"),
+                ("NFR-PERF-001", "NFR-PERF-004"), ("NFR-PERF-002", "NFR-PERF-004"), ("NFR-PERF-003", "NFR-PERF-004")]
     assert [(c.item_a, c.item_b) for c in turn.conflicts] == expected
     assert [(c.item_a, c.item_b) for c in p.specification().conflicts] == expected
     assert [(c.item_a, c.item_b) for c in p.conflicts()] == expected
@@ -423,42 +446,45 @@ def test_resolving_closes_the_conflicts_made_moot(ws: Workspace) -> None:
     p = ws.create_project("Perf")
     turn = p.start_session().answer("p95 latency under 200 ms. p95 latency under 2 s. p95 latency under 20 s.")
     assert [(c.item_a, c.item_b) for c in turn.conflicts] == [
-        ("GOAL-001", "GOAL-002"), ("GOAL-001", "GOAL-003"), ("GOAL-002", "GOAL-003"),
+        ("NFR-PERF-001", "NFR-PERF-002"), ("NFR-PERF-001", "NFR-PERF-003"), ("NFR-PERF-002", "NFR-PERF-003"),
     ]
-    p.resolve_conflict(turn.conflicts[0], "keep_a")  # GOAL-002 is replaced by GOAL-001
+    p.resolve_conflict(turn.conflicts[0], "keep_a")  # NFR-PERF-002 is replaced by NFR-PERF-001
     spec = p.specification()
-    assert [i.ref for i in spec.items] == ["GOAL-001", "GOAL-003"]
-    assert [(c.item_a, c.item_b) for c in spec.conflicts] == [("GOAL-001", "GOAL-003")]
+    assert [i.ref for i in spec.items] == ["NFR-PERF-001", "NFR-PERF-003"]
+    assert [(c.item_a, c.item_b) for c in spec.conflicts] == [("NFR-PERF-001", "NFR-PERF-003")]
     closed = {(c.item_a, c.item_b): (c.status, c.resolution) for c in p.conflicts(status="resolved")}
-    assert closed == {("GOAL-001", "GOAL-002"): ("resolved", "keep_a"), ("GOAL-002", "GOAL-003"): ("resolved", "superseded")}
+    assert closed == {
+        ("NFR-PERF-001", "NFR-PERF-002"): ("resolved", "keep_a"),
+        ("NFR-PERF-002", "NFR-PERF-003"): ("resolved", "superseded"),
+    }
     with pytest.raises(snb.ConflictError, match="is already resolved"):
         p.resolve_conflict(turn.conflicts[2], "keep_b")  # would revive a replaced item
     p.resolve_conflict(spec.conflicts[0], "merge", text="p95 latency under 1 s")
     final = p.specification()
-    assert [i.ref for i in final.items] == ["GOAL-004"] and final.conflicts == ()
+    assert [i.ref for i in final.items] == ["NFR-PERF-004"] and final.conflicts == ()
 
 
 def test_restating_a_value_closes_its_old_conflicts(ws: Workspace) -> None:
     p = ws.create_project("Perf")
     s = p.start_session()
     first = s.answer(f"{FAST}. {SLOW}.")
-    assert [(c.item_a, c.item_b) for c in first.conflicts] == [("GOAL-001", "GOAL-002")]
-    # within one answer: 0.2 s restates GOAL-001's 200 ms; the conflict moves to the new item
+    assert [(c.item_a, c.item_b) for c in first.conflicts] == [("NFR-PERF-001", "NFR-PERF-002")]
+    # within one answer: 0.2 s restates NFR-PERF-001's 200 ms; the conflict moves to the new item
     p2 = ws.create_project("Perf 2")
     turn = p2.start_session().answer(f"{FAST}. {SLOW}. The p95 latency is 0.2 s.")
-    assert [(c.item_a, c.item_b) for c in turn.conflicts] == [("GOAL-002", "GOAL-003")]
+    assert [(c.item_a, c.item_b) for c in turn.conflicts] == [("NFR-PERF-002", "NFR-PERF-003")]
     spec = p2.specification()
-    assert [i.ref for i in spec.items] == ["GOAL-002", "GOAL-003"]
-    assert [(c.item_a, c.item_b) for c in spec.conflicts] == [("GOAL-002", "GOAL-003")]
+    assert [i.ref for i in spec.items] == ["NFR-PERF-002", "NFR-PERF-003"]
+    assert [(c.item_a, c.item_b) for c in spec.conflicts] == [("NFR-PERF-002", "NFR-PERF-003")]
     assert [(c.item_a, c.item_b, c.resolution) for c in p2.conflicts(status="resolved")] == [
-        ("GOAL-001", "GOAL-002", "superseded")
+        ("NFR-PERF-001", "NFR-PERF-002", "superseded")
     ]
 
 
 def test_open_conflicts_only_name_current_items(ws: Workspace) -> None:
     p = ws.create_project("Perf")
     s = p.start_session()
-    while s.skip() is not None:  # from now on every answer is a free functional item
+    while s.skip() is not None:  # from now on every answer is a free item (a p95 latency: performance)
         pass
     script = ["p95 latency under 200 ms.", "p95 latency under 2 s.", "p95 latency under 700 ms.",
               "The p95 latency is 0.7 s", "p95 latency under 2000 ms", "p95 latency under 5 s."]
@@ -470,11 +496,11 @@ def test_open_conflicts_only_name_current_items(ws: Workspace) -> None:
         for conflict in spec.conflicts:
             assert {conflict.item_a, conflict.item_b} <= current, (line, conflict, sorted(current))
     # 200 ms, 0.7 s (restating 700 ms), 2000 ms (restating 2 s) and 5 s remain, all in conflict
-    assert [i.ref for i in p.specification().items] == ["FR-001", "FR-004", "FR-005", "FR-006"]
+    assert [i.ref for i in p.specification().items] == ["NFR-PERF-001", "NFR-PERF-004", "NFR-PERF-005", "NFR-PERF-006"]
     assert len(p.specification().conflicts) == 6
     while (open_ := p.conflicts()):
         p.resolve_conflict(open_[0], "keep_a")
-    assert [i.ref for i in p.specification().items] == ["FR-001"]
+    assert [i.ref for i in p.specification().items] == ["NFR-PERF-001"]
 
 
 def test_conflict_status_filter_is_checked(ws: Workspace) -> None:

@@ -69,6 +69,10 @@ class Engine(Protocol):
         """Specification items stated in ``answer`` (to ``question``, if any)."""
         ...
 
+    def probe(self, ctx: EngineContext, item: ItemDraft, attempt: int) -> QuestionDraft | None:
+        """A follow-up asking to make a vague ``item`` measurable; ``attempt`` probes were made already."""
+        ...
+
 
 ENGINES = ("offline",)
 

@@ -13,7 +13,7 @@ from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb.engine.base import ItemDraft, QuestionDraft, get_engine
 from socrates_nb.errors import ConflictError
-from socrates_nb.quality.conflicts import judge
+from socrates_nb.quality.conflicts import Candidate, detect
 from socrates_nb.services.access import owned_project, owned_session
 from socrates_nb.services.state import close_conflicts_of, confidence_sums, engine_context, project_maturity
 from socrates_nb.services.validation import answer_text, parse_uuid
@@ -93,11 +93,29 @@ class SessionService:
             drafts = engine.extract(ctx, _draft_of(pending), text)
             if pending is not None:
                 pending.status = "answered"
+            # The answer to a probe refines the probed item: its first new item replaces it.
+            # The probed item leaves the current set before the new items are compared, so
+            # they neither conflict with nor restate the item they replace.
+            probed = _probed_item(orm, pending) if drafts else None
+            if probed is not None:
+                probed.is_current = False
             items, conflicts = _store_items(orm, project.id, answer, drafts)
+            if probed is not None:
+                probed.superseded_by = items[0].id
+                close_conflicts_of(orm, project.id, {probed.id})
             orm.flush()
             sums = confidence_sums(orm, project.id)
             maturity = project_maturity(orm, project, sums)
-            next_q = _ask_next(orm, session, engine.next_question(replace(ctx, confidence_sums=sums)))
+            attempt = pending.probe_depth if pending is not None else 0
+            probe = next(
+                ((item, q) for item, draft in zip(items, drafts)
+                 if item.is_current and (q := engine.probe(ctx, draft, attempt)) is not None),
+                None,
+            )
+            if probe is not None:
+                next_q = _ask_next(orm, session, probe[1], probe_of=probe[0], depth=attempt + 1)
+            else:
+                next_q = _ask_next(orm, session, engine.next_question(replace(ctx, confidence_sums=sums)))
             answer.maturity_after = maturity.score
             return TurnView(
                 answer_id=answer.id,
@@ -173,13 +191,29 @@ def _draft_of(question: models.Question | None) -> QuestionDraft | None:
     return QuestionDraft(key=question.bank_key, category=question.category, text=question.text, why=question.why)
 
 
-def _ask_next(orm: OrmSession, session: models.Session, draft: QuestionDraft | None) -> QuestionView | None:
+def _probed_item(orm: OrmSession, question: models.Question | None) -> models.SpecItem | None:
+    """The still-current item ``question`` probes (a follow-up asking to make it measurable), if any."""
+    if question is None or question.probe_item_id is None:
+        return None
+    probed = orm.get(models.SpecItem, question.probe_item_id)
+    return probed if probed is not None and probed.is_current else None
+
+
+CONFLICT_POOL = 200
+"""How many of the newest current items, project-wide and in the answer's categories, a new item meets."""
+
+
+def _ask_next(
+    orm: OrmSession, session: models.Session, draft: QuestionDraft | None,
+    probe_of: models.SpecItem | None = None, depth: int = 0,
+) -> QuestionView | None:
     if draft is None:
         return None
     session.question_count += 1
     row = models.Question(
         id=uuid.uuid4(), session_id=session.id, project_id=session.project_id, seq=session.question_count,
         bank_key=draft.key, category=draft.category, text=draft.text, why=draft.why, status="pending",
+        probe_item_id=probe_of.id if probe_of is not None else None, probe_depth=depth if probe_of is not None else 0,
     )
     orm.add(row)
     orm.flush()
@@ -200,15 +234,21 @@ def _store_items(
         .group_by(models.SpecItem.ref_prefix)
     ):
         next_seq[prefix] = top
-    same_key: dict[str, list[models.SpecItem]] = defaultdict(list)
-    for old in orm.scalars(
-        select(models.SpecItem).where(
-            models.SpecItem.project_id == project_id,
-            models.SpecItem.key.in_({d.key for d in drafts}),
-            models.SpecItem.is_current.is_(True),
-        )
-    ):
-        same_key[old.key].append(old)
+    # Numeric, value and restatement rules need the same category (keys are
+    # "<category>.<slug>"); exclusive and polarity conflicts cross categories. So each new
+    # item meets the newest current items of its categories and of the whole project.
+    item = models.SpecItem
+    current = (
+        select(item.id, item.key, item.category, item.text, item.value)
+        .where(item.project_id == project_id, item.is_current.is_(True))
+        .order_by(item.created_at.desc(), item.ref_prefix, item.ref_seq.desc())
+        .limit(CONFLICT_POOL)
+    )
+    pool: dict[uuid.UUID, Candidate] = {}
+    for query in (current, current.where(item.category.in_({d.category for d in drafts}))):
+        for row in orm.execute(query):
+            pool.setdefault(row.id, Candidate(id=row.id, key=row.key, category=row.category, text=row.text,
+                                              value=row.value or {}))
 
     # Insert every new item first: the supersede links and conflicts below point at them,
     # and the unit of work does not order those rows after the items by itself.
@@ -228,26 +268,27 @@ def _store_items(
 
     found: list[tuple[models.Conflict, models.SpecItem, models.SpecItem]] = []
     replaced: set[uuid.UUID] = set()
-    for draft, item in zip(drafts, items):
-        for old in same_key[draft.key]:
-            verdict = judge(draft.key, old.value, draft.value)
+    rows: dict[uuid.UUID, models.SpecItem] = {}
+    for new_item in items:
+        new = Candidate.of(new_item)
+        for cand, verdict in detect(new, [c for c in pool.values() if c.id not in replaced]):
+            old = rows.get(cand.id) or orm.get_one(models.SpecItem, cand.id)
             if verdict.kind == "restatement":
                 old.is_current = False
-                old.superseded_by = item.id
+                old.superseded_by = new_item.id
                 replaced.add(old.id)
             elif verdict.kind == "conflict":
                 row = models.Conflict(
                     id=uuid.uuid4(), project_id=project_id, type=verdict.type, severity=verdict.severity,
-                    item_a_id=old.id, item_b_id=item.id, explanation=verdict.explanation, status="open",
+                    item_a_id=old.id, item_b_id=new_item.id, explanation=verdict.explanation, status="open",
                 )
                 orm.add(row)
-                found.append((row, old, item))
-        same_key[draft.key] = [o for o in same_key[draft.key] if o.is_current] + [item]
+                found.append((row, old, new_item))
+        rows[new_item.id] = new_item
+        pool[new_item.id] = new
     # Conflicts about a restated (replaced) item are moot, earlier ones and this turn's alike.
     close_conflicts_of(orm, project_id, replaced)
-    conflicts = [
-        ConflictView.of(row, {old.id: old.ref, new.id: new.ref})
-        for row, old, new in found
-        if old.id not in replaced and new.id not in replaced
-    ]
+    kept = [(row, old, new) for row, old, new in found if old.id not in replaced and new.id not in replaced]
+    kept.sort(key=lambda f: (f[2].ref_prefix, f[2].ref_seq, f[1].ref_prefix, f[1].ref_seq))
+    conflicts = [ConflictView.of(row, {old.id: old.ref, new.id: new.ref}) for row, old, new in kept]
     return items, conflicts

@@ -128,10 +128,19 @@ class QuestionView:
     text: str
     why: str
     status: str
+    probe_depth: int = 0
+
+    @property
+    def is_probe(self) -> bool:
+        """Whether this is a follow-up asking to make an earlier vague answer measurable."""
+        return self.probe_depth > 0
 
     @classmethod
     def of(cls, row: models.Question) -> "QuestionView":
-        return cls(row.id, row.session_id, row.seq, row.bank_key, row.category, row.text, row.why, row.status)
+        return cls(
+            row.id, row.session_id, row.seq, row.bank_key, row.category, row.text, row.why, row.status,
+            row.probe_depth or 0,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +152,7 @@ class QuestionView:
             "text": self.text,
             "why": self.why,
             "status": self.status,
+            "kind": "probe" if self.is_probe else "bank",
         }
 
 

@@ -141,6 +141,11 @@ class Question(Base):
     text: Mapped[str] = mapped_column(Text)
     why: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # a follow-up probe asks to make this (vague) item measurable; depth 1 or 2
+    probe_item_id: Mapped[Optional[uuid.UUID]] = mapped_column(
+        ForeignKey("spec_items.id", ondelete="SET NULL", use_alter=True), index=True
+    )
+    probe_depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     asked_at: Mapped[datetime] = _created()
 
 
@@ -163,6 +168,8 @@ class SpecItem(Base):
         # covering: the per-category confidence sums read the index only
         Index("ix_spec_items_project_current_category", "project_id", "is_current", "category", "confidence"),
         Index("ix_spec_items_project_key", "project_id", "key", "is_current"),
+        # the conflict check reads the newest current items without a sort step
+        Index("ix_spec_items_project_current_created", "project_id", "is_current", "created_at"),
     )
     id: Mapped[uuid.UUID] = _pk()
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.engine.base import EngineContext, ItemDraft, QuestionDraft
 from socrates_nb.engine.offline.bank import BankQuestion, questions_for
-from socrates_nb.engine.offline.extraction import measure, split_statements, vague_findings
-
-_BASE_CONFIDENCE = 0.6
-_MEASURED_CONFIDENCE = 0.9
-_VAGUE_CONFIDENCE = 0.35
-_FREE_ANSWER_KEY = "free"
+from socrates_nb.engine.offline.extraction import extract_items
+from socrates_nb.engine.offline.probing import probe_question
 
 
 class OfflineEngine:
@@ -50,35 +44,9 @@ class OfflineEngine:
         return QuestionDraft(key=q.key, category=q.category, text=q.text, why=q.why, example=q.example)
 
     def extract(self, ctx: EngineContext, question: QuestionDraft | None, answer: str) -> list[ItemDraft]:
-        """One item per statement: the question's category, a measured value where one is stated."""
-        category = question.category if question else "functional"
-        base_key = question.key if question else f"{category}.{_FREE_ANSWER_KEY}"
-        items: list[ItemDraft] = []
-        for index, statement in enumerate(split_statements(answer)):
-            measured = measure(statement)
-            findings = vague_findings(statement)
-            if measured:
-                key = f"{category}.{measured['metric']}"
-                value = {**measured, "text": statement}
-                confidence = _MEASURED_CONFIDENCE
-            else:
-                key = base_key if index == 0 else f"{base_key}_{index + 1}"
-                value = {"text": statement}
-                confidence = _VAGUE_CONFIDENCE if findings else _BASE_CONFIDENCE
-            items.append(
-                ItemDraft(
-                    category=category,
-                    key=key,
-                    value=value,
-                    text=_sentence(statement),
-                    confidence=confidence,
-                    findings=findings,
-                )
-            )
-        return items
+        """One item per statement of ``answer``: see :func:`extraction.extract_items`."""
+        return extract_items(question, answer)
 
-
-def _sentence(statement: str) -> str:
-    text = re.sub(r"\s+", " ", statement).strip()
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
+    def probe(self, ctx: EngineContext, item: ItemDraft, attempt: int) -> QuestionDraft | None:
+        """A follow-up quoting ``item``'s weak words: see :func:`probing.probe_question`."""
+        return probe_question(item, attempt)

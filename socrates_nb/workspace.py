@@ -15,6 +15,7 @@ from socrates_nb.cache import CacheStats, ReadCache
 from socrates_nb.config import Settings
 from socrates_nb.errors import DatabaseError
 from socrates_nb.export import render, spec_to_dict
+from socrates_nb.notebook import display
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.accounts import ensure_user, local_username
 from socrates_nb.services.projects import ProjectService
@@ -100,6 +101,12 @@ class ProjectPage:
     offset: int
     limit: int
 
+    def __repr__(self) -> str:
+        return display.page_text(self)
+
+    def _repr_html_(self) -> str:
+        return display.page_html(self)
+
 
 class Project:
     """A handle on one of your projects."""
@@ -145,7 +152,10 @@ class Project:
         return self._ws._specs.resolve(self._ws.user, cid, resolution, text)
 
     def __repr__(self) -> str:
-        return f"<Project {self._view.name!r} template={self._view.template} status={self._view.status} id={self._view.id}>"
+        return display.project_text(self)
+
+    def _repr_html_(self) -> str:
+        return display.project_html(self)
 
 
 class Session:
@@ -190,8 +200,10 @@ class Session:
         return self
 
     def __repr__(self) -> str:
-        v = self._view
-        return f"<Session {v.id} status={v.status} answers={v.answer_count} engine={v.engine}>"
+        return display.session_text(self)
+
+    def _repr_html_(self) -> str:
+        return display.session_html(self)
 
 
 class Specification:

@@ -230,7 +230,7 @@ def test_reopen_by_id_and_from_a_second_connection(ws: Workspace, db_url: str) -
     assert s.refresh().answer_count == 2
     assert s.next_question() == turn.next_question
     assert len(p.specification().items) == 2
-    assert "answers=2" in repr(s)
+    assert "2 answers" in repr(s)
 
 
 def test_another_users_session_reads_as_not_found(ws: Workspace, other_ws: Workspace) -> None:

@@ -135,6 +135,16 @@ class QuestionView:
         """Whether this is a follow-up asking to make an earlier vague answer measurable."""
         return self.probe_depth > 0
 
+    def __repr__(self) -> str:
+        from socrates_nb.notebook.display import question_text
+
+        return question_text(self)
+
+    def _repr_html_(self) -> str:
+        from socrates_nb.notebook.display import question_html
+
+        return question_html(self)
+
     @classmethod
     def of(cls, row: models.Question) -> "QuestionView":
         return cls(
@@ -203,6 +213,16 @@ class ItemView:
 class ConflictView:
     """A contradiction between two items, open until resolved."""
 
+    def __repr__(self) -> str:
+        from socrates_nb.notebook.display import conflict_text
+
+        return conflict_text(self)
+
+    def _repr_html_(self) -> str:
+        from socrates_nb.notebook.display import conflict_html
+
+        return conflict_html(self)
+
     id: uuid.UUID
     type: str
     severity: str
@@ -237,6 +257,16 @@ class ConflictView:
 @dataclass(frozen=True)
 class TurnView:
     """What one answer produced: items, conflicts, the next question and the new maturity."""
+
+    def __repr__(self) -> str:
+        from socrates_nb.notebook.display import turn_text
+
+        return turn_text(self)
+
+    def _repr_html_(self) -> str:
+        from socrates_nb.notebook.display import turn_html
+
+        return turn_html(self)
 
     answer_id: uuid.UUID
     seq: int

@@ -1,0 +1,130 @@
+"""HTML and plain-text renderings of the public objects for Jupyter.
+
+Every piece of user text goes through :func:`html.escape`. The plain-text forms are
+short and free of ids and timestamps, so notebooks compared by nbval stay stable.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING, Iterable
+
+from socrates_nb.categories import CATEGORY_INFO
+from socrates_nb.quality.maturity import Maturity
+
+if TYPE_CHECKING:
+    from socrates_nb.services.views import ConflictView, ItemView, QuestionView, TurnView
+    from socrates_nb.workspace import Project, ProjectPage, Session
+
+_STYLE = "font-family: var(--jp-ui-font-family, sans-serif); line-height: 1.4"
+
+
+def _label(category: str) -> str:
+    info = CATEGORY_INFO.get(category)
+    return info.label if info else category
+
+
+def question_text(q: "QuestionView") -> str:
+    """``Q3 [performance] What response time ...?`` (``probe`` marks a follow-up)."""
+    kind = " probe" if q.is_probe else ""
+    return f"Q{q.seq} [{q.category}{kind}] {q.text}"
+
+
+def question_html(q: "QuestionView") -> str:
+    """The question with its category and why it matters."""
+    badge = "follow-up · " if q.is_probe else ""
+    return (
+        f'<div style="{_STYLE}"><div><small>{badge}{escape(_label(q.category))} · question {q.seq}</small></div>'
+        f"<div><b>{escape(q.text)}</b></div><div><small><i>Why it matters:</i> {escape(q.why)}</small></div></div>"
+    )
+
+
+def maturity_html(m: Maturity) -> str:
+    """A progress bar with the score and whether the specification is ready."""
+    state = "ready" if m.ready else "not ready"
+    return f'<progress max="100" value="{m.score:.1f}"></progress> <b>{m.score:.1f}</b>/100 ({state})'
+
+
+def _items_html(items: Iterable["ItemView"]) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(i.ref)}</td><td>{escape(i.text)}</td><td>{i.confidence:.2f}</td>"
+        f"<td>{escape(', '.join(f['rule'] for f in i.findings))}</td></tr>"
+        for i in items
+    )
+    return f"<table><tr><th>Ref</th><th>Item</th><th>Confidence</th><th>Findings</th></tr>{rows}</table>" if rows else ""
+
+
+def conflict_text(c: "ConflictView") -> str:
+    """``NFR-PERF-001 vs NFR-PERF-002 (numeric, high, open): ...``."""
+    return f"{c.item_a} vs {c.item_b} ({c.type}, {c.severity}, {c.status}): {c.explanation}"
+
+
+def conflict_html(c: "ConflictView") -> str:
+    """One conflict as an HTML line."""
+    return f'<div style="{_STYLE}">⚠ {escape(conflict_text(c))}</div>'
+
+
+def turn_text(t: "TurnView") -> str:
+    """Items, conflicts, maturity and the next question of one answer."""
+    lines = [f"Turn {t.seq}: {len(t.items)} item(s), maturity {t.maturity.score:.1f}"]
+    lines += [f"  {i.ref} {i.text} ({i.confidence:.2f})" for i in t.items]
+    lines += [f"  conflict {conflict_text(c)}" for c in t.conflicts]
+    lines.append(f"  next: {question_text(t.next_question)}" if t.next_question else "  next: nothing left to ask")
+    return "\n".join(lines)
+
+
+def turn_html(t: "TurnView") -> str:
+    """What the answer produced, then the next question."""
+    conflicts = "".join(conflict_html(c) for c in t.conflicts)
+    nxt = question_html(t.next_question) if t.next_question else "<p>Nothing left to ask.</p>"
+    return (
+        f'<div style="{_STYLE}"><div>Answer {t.seq} · maturity {maturity_html(t.maturity)}</div>'
+        f"{_items_html(t.items)}{conflicts}<hr>{nxt}</div>"
+    )
+
+
+def project_text(p: "Project") -> str:
+    """``Project 'Payments API' (web-api, active)``."""
+    return f"Project {p.name!r} ({p.template}, {p.status})"
+
+
+def project_html(p: "Project") -> str:
+    """Name, template, status, description and the current maturity."""
+    m = p.specification().maturity
+    desc = f"<div>{escape(p.description)}</div>" if p.description else ""
+    return (
+        f'<div style="{_STYLE}"><b>{escape(p.name)}</b> <small>{escape(p.template)} · {escape(p.status)}</small>'
+        f"{desc}<div>maturity {maturity_html(m)}</div></div>"
+    )
+
+
+def session_text(s: "Session") -> str:
+    """``Session (active, 3 answers, offline engine)``."""
+    return f"Session ({s.status}, {s.answer_count} answers, {s.engine} engine)"
+
+
+def session_html(s: "Session") -> str:
+    """The session's state and its pending question."""
+    q = s.next_question()
+    body = question_html(q) if q else "<p>Nothing left to ask.</p>"
+    return f'<div style="{_STYLE}"><small>{escape(session_text(s))}</small>{body}</div>'
+
+
+def page_text(page: "ProjectPage") -> str:
+    """One line per project, then the position in the list."""
+    if not page.items:
+        return f"No projects ({page.total} in all)."
+    lines = [project_text(p) for p in page.items]
+    lines.append(f"-- {page.offset + 1}-{page.offset + len(page.items)} of {page.total}")
+    return "\n".join(lines)
+
+
+def page_html(page: "ProjectPage") -> str:
+    """A table of the page's projects."""
+    rows = "".join(
+        f"<tr><td>{escape(p.name)}</td><td>{escape(p.template)}</td><td>{escape(p.status)}</td></tr>" for p in page.items
+    )
+    return (
+        f'<div style="{_STYLE}"><table><tr><th>Project</th><th>Template</th><th>Status</th></tr>{rows}</table>'
+        f"<small>{page.offset + 1 if page.items else 0}-{page.offset + len(page.items)} of {page.total}</small></div>"
+    )

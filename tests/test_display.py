@@ -1,0 +1,57 @@
+"""Rich display: concise plain text (what nbval compares) and escaped HTML for every public object."""
+
+from __future__ import annotations
+
+import re
+
+from socrates_nb.workspace import Workspace
+
+HOSTILE = "<script>alert('x')</script> & \"quotes\""
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-")
+
+
+def test_plain_text_is_short_and_free_of_ids(ws: Workspace) -> None:
+    p = ws.create_project("Shop", template="web-app")
+    s = p.start_session()
+    q = s.next_question()
+    turn = s.answer("Shoppers buy shoes online in under 3 clicks.")
+    texts = [repr(p), repr(s), repr(q), repr(turn), repr(ws.projects())]
+    assert texts[0] == "Project 'Shop' (web-app, active)"
+    assert texts[1] == "Session (active, 1 answers, offline engine)"  # refreshed by answer()
+    assert texts[2] == f"Q1 [goals] {q.text}"
+    assert texts[3].startswith("Turn 1: ") and "GOAL-001" in texts[3] and "next: Q2 [" in texts[3]
+    assert texts[4] == "Project 'Shop' (web-app, active)\n-- 1-1 of 1"
+    assert not any(UUID.search(t) for t in texts)
+    assert repr(ws.projects(offset=5)) == "No projects (1 in all)."
+
+
+def test_html_escapes_every_piece_of_user_text(ws: Workspace) -> None:
+    p = ws.create_project(HOSTILE, description=HOSTILE)
+    s = p.start_session()
+    turn = s.answer(f"Clerks type {HOSTILE} into the search box.")
+    pages = [p._repr_html_(), s._repr_html_(), turn._repr_html_(), ws.projects()._repr_html_(),
+             s.next_question()._repr_html_(), p.specification()._repr_html_()]
+    for page in pages:
+        assert "<script>" not in page
+    assert "&lt;script&gt;" in pages[0] and "&lt;script&gt;" in pages[2] and "&lt;script&gt;" in pages[3]
+    assert "Why it matters" in pages[1] and "<progress" in pages[0]
+
+
+def test_conflicts_and_probes_render(ws: Workspace) -> None:
+    p = ws.create_project("Fast")
+    s = p.start_session()
+    while (q := s.next_question()) is not None and q.category != "performance":
+        s.skip()
+    s.answer("The p95 latency is under 200 ms.")
+    while (q := s.next_question()) is not None and q.category != "performance":
+        s.skip()
+    turn = s.answer("The p95 latency is under 2 s.")
+    [conflict] = turn.conflicts
+    assert repr(conflict).startswith(f"{conflict.item_a} vs {conflict.item_b} (numeric, high, open): ")
+    assert "⚠" in conflict._repr_html_() and "conflict " in repr(turn)
+    vague = s.answer("Search should be fast.")
+    assert vague.next_question is not None and vague.next_question.is_probe
+    assert "probe]" in repr(vague.next_question) and "follow-up" in vague.next_question._repr_html_()
+    done = p.start_session()
+    done.complete()
+    assert "Nothing left to ask" in done._repr_html_()

@@ -19,6 +19,22 @@ from socrates_nb.quality.lint import Finding, lint
 from socrates_nb.templates import TEMPLATES
 from socrates_nb.workspace import Project, Session, Specification, Workspace, connect
 
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext socrates_nb`` registers the ``%socrates`` magics."""
+    from socrates_nb.notebook.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """``%unload_ext socrates_nb`` removes them."""
+    from socrates_nb.notebook.magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 __all__ = [
     "CATEGORIES",
     "TEMPLATES",
@@ -37,4 +53,6 @@ __all__ = [
     "classify",
     "connect",
     "lint",
+    "load_ipython_extension",
+    "unload_ipython_extension",
 ]

@@ -17,6 +17,7 @@ from socrates_nb.errors import (
 from socrates_nb.quality.classifier import classify
 from socrates_nb.quality.lint import Finding, lint
 from socrates_nb.templates import TEMPLATES
+from socrates_nb.batch import run_batch
 from socrates_nb.workspace import Project, Session, Specification, Workspace, connect
 
 
@@ -52,6 +53,7 @@ __all__ = [
     "__version__",
     "classify",
     "connect",
+    "run_batch",
     "lint",
     "load_ipython_extension",
     "unload_ipython_extension",

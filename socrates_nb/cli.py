@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import click
-import yaml
 
 import socrates_nb as snb
+from socrates_nb.batch import load_answers, run_batch, run_script
 from socrates_nb.errors import NotFoundError, SocratesError, ValidationError
 from socrates_nb.export import FORMATS
 from socrates_nb.services.views import QuestionView, TurnView
 from socrates_nb.templates import DEFAULT_TEMPLATE, TEMPLATES
 from socrates_nb.workspace import Project, Session, Workspace
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 SKIP_COMMAND = ":skip"
 DONE_COMMAND = ":done"
@@ -173,13 +172,13 @@ def session_run(project_ref: str, answers_file: Path | None, force_new: bool, en
     completes the session, Ctrl-D saves and exits (resume later with the same command).
     """
     p = _ws().project(project_ref)
-    script = _load_answers(answers_file) if answers_file else None
+    script = load_answers(answers_file) if answers_file else None
     s = _resume_or_start(p, force_new, engine)
     click.echo(f"Session {s.id} on {p.name!r} ({p.template})")
     if script is None:
         _interactive(s, sys.stdin)
     else:
-        _scripted(s, script)
+        run_script(s, script, on_question=_show_scripted_question, on_turn=_show_turn)
     spec = p.specification()
     click.echo(f"\nMaturity {spec.maturity.score:.1f}/100 · {len(spec.items)} items · {len(spec.conflicts)} open conflicts")
 
@@ -195,6 +194,11 @@ def _resume_or_start(p: Project, force_new: bool, engine: str) -> Session:
 def _show_question(q: QuestionView) -> None:
     click.echo(f"\nQ{q.seq} [{q.category}] {q.text}")
     click.echo(f"   why: {q.why}")
+
+
+def _show_scripted_question(q: QuestionView, answer: str) -> None:
+    _show_question(q)
+    click.echo(f"A: {answer}")
 
 
 def _show_turn(turn: TurnView) -> None:
@@ -246,47 +250,6 @@ def _interactive(s: Session, stream: TextIO) -> None:
     click.echo("\nSession completed." if q is None else "\nSession completed; unanswered questions remain.")
 
 
-def _scripted(s: Session, script: list[str] | dict[str, list[str]]) -> None:
-    pending = _answer_source(script)
-    q = s.next_question()
-    while q is not None:
-        answer = pending(q.category)
-        if answer is None:
-            if isinstance(script, list) or not any(script.values()):
-                break
-            q = s.skip()
-            continue
-        _show_question(q)
-        click.echo(f"A: {answer}")
-        turn = s.answer(answer, question_id=q.id)
-        _show_turn(turn)
-        q = turn.next_question
-    s.complete()
-
-
-def _answer_source(script: list[str] | dict[str, list[str]]) -> Callable[[str], str | None]:
-    if isinstance(script, list):
-        it: Iterator[str] = iter(script)
-        return lambda _category: next(it, None)
-    return lambda category: script[category].pop(0) if script.get(category) else None
-
-
-def _load_answers(path: Path) -> list[str] | dict[str, list[str]]:
-    """Read a scripted-answers file: a list of strings, or a mapping of category to a list of strings."""
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
-    if isinstance(data, list) and all(isinstance(a, str) for a in data):
-        return data
-    if isinstance(data, dict) and all(isinstance(v, list) and all(isinstance(a, str) for a in v) for v in data.values()):
-        unknown = sorted(set(data) - set(snb.CATEGORIES))
-        if unknown:
-            raise ValidationError(f"{path}: unknown categories {', '.join(unknown)}; valid: {', '.join(snb.CATEGORIES)}")
-        return {k: list(v) for k, v in data.items()}
-    raise ValidationError(f"{path}: expected a list of answers or a mapping of category to a list of answers")
-
-
 # --- specification ------------------------------------------------------------------------
 
 
@@ -310,6 +273,19 @@ def spec_export(project_ref: str, fmt: str, output: Path | None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {output} ({len(specification.items)} items)", err=True)
+
+
+@cli.command("batch")
+@click.argument("project_name", metavar="PROJECT")
+@click.option("--answers", "answers_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Scripted answers (YAML or JSON).")
+@click.option("--output-dir", "-o", default="out", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--template", default=DEFAULT_TEMPLATE, show_default=True, help="Template if the project is new.")
+@click.option("--description", default="", help="Description if the project is new.")
+def batch(project_name: str, answers_file: Path, output_dir: Path, template: str, description: str) -> None:
+    """Run a scripted session on PROJECT (created if missing) and write its exports and a summary."""
+    result = run_batch(_ws(), project_name, answers_file, output_dir, template=template, description=description)
+    click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
 
 
 # --- database -----------------------------------------------------------------------------

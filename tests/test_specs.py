@@ -507,3 +507,19 @@ def test_conflict_status_filter_is_checked(ws: Workspace) -> None:
     p = ws.create_project("Shop")
     with pytest.raises(snb.ValidationError, match="unknown conflict status 'closed'; valid: open, resolved, dismissed"):
         p.conflicts(status="closed")
+
+
+def test_refs_stay_the_same_across_later_answers_and_exports(ws: Workspace) -> None:
+    p = ws.create_project("Stable")
+    s = p.start_session()
+    s.answer("Couriers lose an hour a day finding parcels. Dispatchers plan 40 routes a day.")
+    s.answer("Couriers and dispatchers use the app on phones.")
+    first = {i["ref"]: i["text"] for i in json.loads(p.specification().to_json())["items"]}
+    assert first == {i["ref"]: i["text"] for i in json.loads(p.specification().to_json())["items"]}
+    s.answer("Every parcel is scanned at pickup and at delivery.")
+    while (q := s.next_question()) is not None and q.category != "performance":
+        s.skip()
+    s.answer("Scans appear in the dispatcher view within 5 s.")
+    later = {i["ref"]: i["text"] for i in json.loads(p.specification().to_json())["items"]}
+    assert len(later) > len(first)
+    assert {ref: later[ref] for ref in first} == first  # earlier items keep their refs and texts

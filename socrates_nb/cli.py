@@ -136,7 +136,7 @@ def project_show(project_ref: str, as_json: bool) -> None:
 
 def _print_project(p: Project, as_json: bool, created: bool = False) -> None:
     if as_json:
-        view = p.view if created else _ws()._projects.get(_ws().user, p.id, include_sessions=True)
+        view = p.view if created else p.details()
         click.echo(json.dumps({"project": view.to_dict()}, indent=2))
         return
     if created:

@@ -16,6 +16,7 @@ from typing import Any
 
 from socrates_nb.__about__ import __version__
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
+from socrates_nb.errors import ValidationError
 from socrates_nb.services.views import ItemView, SpecView
 
 FORMATS = ("md", "json", "csv", "html")
@@ -75,6 +76,14 @@ def to_csv(spec: SpecView) -> str:
     return out.getvalue()
 
 
+def _by_category(items: tuple[ItemView, ...]) -> list[tuple[str, list[ItemView]]]:
+    """The items grouped by category, in the canonical category order, empty groups left out."""
+    groups: dict[str, list[ItemView]] = {c: [] for c in CATEGORIES}
+    for item in items:
+        groups[item.category].append(item)
+    return [(c, group) for c, group in groups.items() if group]
+
+
 def _md_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
@@ -87,14 +96,9 @@ def to_markdown(spec: SpecView) -> str:
         lines += [_md_escape(p.description), ""]
     ready = "ready" if spec.maturity.ready else "not ready"
     lines += [f"Template: `{p.template}` · Maturity: **{spec.maturity.score:.1f} / 100** ({ready})", ""]
-    by_cat: dict[str, list[ItemView]] = {c: [] for c in CATEGORIES}
-    for item in spec.items:
-        by_cat[item.category].append(item)
-    for cat in CATEGORIES:
-        if not by_cat[cat]:
-            continue
+    for cat, items in _by_category(spec.items):
         lines += [f"## {CATEGORY_INFO[cat].label}", ""]
-        for item in by_cat[cat]:
+        for item in items:
             lines.append(f"- **{item.ref}** {_md_escape(item.text)} _(confidence {item.confidence:.2f})_")
             if item.source_question:
                 lines.append(f"  - Asked: {_md_escape(item.source_question)}")
@@ -137,15 +141,10 @@ def to_html(spec: SpecView) -> str:
         f"<p>Template <code>{e(p.template)}</code> · maturity <b>{m.score:.1f}</b>/100 ({ready})"
         f'<progress max="100" value="{m.score:.1f}"></progress></p>',
     ]
-    by_cat: dict[str, list[ItemView]] = {c: [] for c in CATEGORIES}
-    for item in spec.items:
-        by_cat[item.category].append(item)
-    for cat in CATEGORIES:
-        if not by_cat[cat]:
-            continue
+    for cat, items in _by_category(spec.items):
         out.append(f"<h4>{e(CATEGORY_INFO[cat].label)}</h4><table><tr><th>Ref</th><th>Requirement</th>"
                    "<th>Confidence</th><th>Findings</th></tr>")
-        for i in by_cat[cat]:
+        for i in items:
             findings = "<br>".join(f"<code>{e(f['rule'])}</code> {e(f['message'])}" for f in i.findings)
             title = f' title="{e(i.source_answer or "", quote=True)}"' if i.source_answer else ""
             out.append(f"<tr><td>{e(i.ref)}</td><td{title}>{e(i.text)}</td><td>{i.confidence:.2f}</td>"
@@ -166,9 +165,7 @@ def to_html(spec: SpecView) -> str:
 
 
 def render(spec: SpecView, fmt: str) -> str:
-    """The specification in ``fmt`` (md, json or csv)."""
-    from socrates_nb.errors import ValidationError
-
+    """The specification in ``fmt`` (md, json, csv or html)."""
     renderers = {"md": to_markdown, "markdown": to_markdown, "json": to_json, "csv": to_csv, "html": to_html}
     if fmt not in renderers:
         raise ValidationError(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")

@@ -128,10 +128,13 @@ class Project:
         self._view = self._ws._projects.get(self._ws.user, self._view.id)
         return self
 
+    def details(self) -> ProjectView:
+        """The project's data with its sessions (oldest first), freshly loaded."""
+        return self._ws._projects.get(self._ws.user, self._view.id, include_sessions=True)
+
     def sessions(self) -> list["Session"]:
         """The project's sessions, oldest first."""
-        view = self._ws._projects.get(self._ws.user, self._view.id, include_sessions=True)
-        return [Session(self._ws, s) for s in view.sessions or ()]
+        return [Session(self._ws, s) for s in self.details().sessions or ()]
 
     def start_session(self, engine: str = "offline") -> "Session":
         """Open a new Socratic session; its first question is ready at once."""

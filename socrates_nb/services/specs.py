@@ -7,7 +7,6 @@ from collections import Counter
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import aliased
 
 from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
@@ -20,7 +19,7 @@ from socrates_nb.services.validation import MAX_ANSWER_CHARS, clean_text, parse_
 from socrates_nb.services.views import Actor, ConflictView, ItemView, ProjectView, SpecView
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
-from socrates_nb.storage.models import utcnow
+from socrates_nb.storage.models import format_ref, utcnow
 
 RESOLUTIONS = ("keep_a", "keep_b", "merge", "dismiss")
 CONFLICT_STATUSES = ("open", "resolved", "dismissed")
@@ -165,9 +164,9 @@ def _conflict_views(orm: OrmSession, project_id: uuid.UUID, status: str | None) 
     if not rows:
         return []
     ids = {r.item_a_id for r in rows} | {r.item_b_id for r in rows}
-    item = aliased(models.SpecItem)
+    item = models.SpecItem
     keys = {i: (p, s) for i, p, s in orm.execute(select(item.id, item.ref_prefix, item.ref_seq).where(item.id.in_(ids)))}
-    refs = {i: f"{p}-{s:03d}" for i, (p, s) in keys.items()}
+    refs = {i: format_ref(p, s) for i, (p, s) in keys.items()}
 
     def order(r: models.Conflict) -> tuple[int, str, int, int]:
         prefix, b_seq = keys[r.item_b_id]

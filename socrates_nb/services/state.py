@@ -42,7 +42,7 @@ def project_maturity(orm: OrmSession, project: models.Project, sums: dict[str, f
 
 
 def engine_context(
-    orm: OrmSession, project: models.Project, session_id: uuid.UUID, sums: dict[str, float] | None = None
+    orm: OrmSession, project: models.Project, session_id: uuid.UUID
 ) -> EngineContext:
     """What the engine may know: template, coverage, questions already asked, the session's last answers."""
     asked = orm.scalars(select(models.Question.bank_key).where(models.Question.project_id == project.id)).all()
@@ -51,7 +51,7 @@ def engine_context(
     ).all()
     return EngineContext(
         template=get_template(project.template),
-        confidence_sums=sums if sums is not None else confidence_sums(orm, project.id),
+        confidence_sums=confidence_sums(orm, project.id),
         asked_keys=frozenset(asked),
         recent_answers=tuple(reversed(recent)),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from socrates_nb.notebook import display
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.storage import models
 
@@ -136,14 +137,10 @@ class QuestionView:
         return self.probe_depth > 0
 
     def __repr__(self) -> str:
-        from socrates_nb.notebook.display import question_text
-
-        return question_text(self)
+        return display.question_text(self)
 
     def _repr_html_(self) -> str:
-        from socrates_nb.notebook.display import question_html
-
-        return question_html(self)
+        return display.question_html(self)
 
     @classmethod
     def of(cls, row: models.Question) -> "QuestionView":
@@ -214,14 +211,10 @@ class ConflictView:
     """A contradiction between two items, open until resolved."""
 
     def __repr__(self) -> str:
-        from socrates_nb.notebook.display import conflict_text
-
-        return conflict_text(self)
+        return display.conflict_text(self)
 
     def _repr_html_(self) -> str:
-        from socrates_nb.notebook.display import conflict_html
-
-        return conflict_html(self)
+        return display.conflict_html(self)
 
     id: uuid.UUID
     type: str
@@ -259,14 +252,10 @@ class TurnView:
     """What one answer produced: items, conflicts, the next question and the new maturity."""
 
     def __repr__(self) -> str:
-        from socrates_nb.notebook.display import turn_text
-
-        return turn_text(self)
+        return display.turn_text(self)
 
     def _repr_html_(self) -> str:
-        from socrates_nb.notebook.display import turn_html
-
-        return turn_html(self)
+        return display.turn_html(self)
 
     answer_id: uuid.UUID
     seq: int

@@ -29,6 +29,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
+def format_ref(prefix: str, seq: int) -> str:
+    """A traceable item id such as ``FR-001`` or ``NFR-PERF-012``."""
+    return f"{prefix}-{seq:03d}"
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
@@ -189,7 +194,7 @@ class SpecItem(Base):
     @property
     def ref(self) -> str:
         """The stable traceable id, e.g. ``FR-001`` or ``NFR-PERF-002``."""
-        return f"{self.ref_prefix}-{self.ref_seq:03d}"
+        return format_ref(self.ref_prefix, self.ref_seq)
 
 
 class Conflict(Base):

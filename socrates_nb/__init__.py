@@ -22,6 +22,18 @@ from socrates_nb.workspace import Project, Session, Specification, Workspace, co
 
 
 
+_WIDGETS = ("ProjectBrowser", "SessionForm")
+
+
+def __getattr__(name: str) -> object:
+    """``snb.SessionForm`` and ``snb.ProjectBrowser`` import ipywidgets only when first used."""
+    if name in _WIDGETS:
+        from socrates_nb.notebook import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext socrates_nb`` registers the ``%socrates`` magics."""
     from socrates_nb.notebook.magics import load_ipython_extension as load
@@ -45,7 +57,9 @@ __all__ = [
     "DatabaseError",
     "NotFoundError",
     "Project",
+    "ProjectBrowser",
     "Session",
+    "SessionForm",
     "SocratesError",
     "Specification",
     "ValidationError",

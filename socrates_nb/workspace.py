@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
@@ -25,7 +25,6 @@ from socrates_nb.services.views import (
     Actor,
     ConflictView,
     ItemView,
-    Page,
     ProjectView,
     QuestionView,
     SessionView,
@@ -35,6 +34,10 @@ from socrates_nb.services.views import (
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.migrate import ensure_schema
 from socrates_nb.templates import DEFAULT_TEMPLATE
+
+if TYPE_CHECKING:
+    from socrates_nb.analytics import Analytics
+    from socrates_nb.notebook.widgets import ProjectBrowser, SessionForm
 
 Question = QuestionView
 Turn = TurnView
@@ -57,9 +60,11 @@ class Workspace:
         """Create a project from a template (see ``socrates_nb.TEMPLATES``)."""
         return Project(self, self._projects.create(self.user, name, description, template))
 
-    def projects(self, status: str | None = None, offset: int = 0, limit: int = 20) -> "ProjectPage":
-        """A page of your projects, newest first."""
-        page = self._projects.list(self.user, status=status, offset=offset, limit=limit)
+    def projects(
+        self, status: str | None = None, offset: int = 0, limit: int = 20, name_contains: str | None = None
+    ) -> "ProjectPage":
+        """A page of your projects, newest first; ``name_contains`` filters by name, ignoring case."""
+        page = self._projects.list(self.user, status=status, offset=offset, limit=limit, name_contains=name_contains)
         return ProjectPage(tuple(Project(self, v) for v in page.items), page.total, page.offset, page.limit)
 
     def project(self, id_or_name: str | uuid.UUID) -> "Project":
@@ -73,6 +78,18 @@ class Workspace:
     def session(self, session_id: str | uuid.UUID) -> "Session":
         """Reopen one of your sessions by id (e.g. from another process)."""
         return Session(self, self._sessions.get(self.user, session_id))
+
+    def browser(self, page_size: int = 10) -> "ProjectBrowser":
+        """A widget listing your projects (filter, status, paging) that opens a project's session form."""
+        from socrates_nb.notebook.widgets import ProjectBrowser
+
+        return ProjectBrowser(self, page_size=page_size)
+
+    def analytics(self) -> "Analytics":
+        """Read-only DuckDB views of your data, as a snapshot taken now (see docs/ANALYTICS.md)."""
+        from socrates_nb.analytics import Analytics  # duckdb and pyarrow load only when used
+
+        return Analytics.open(self)
 
     def cache_stats(self) -> CacheStats:
         """Hit and miss counts of the read cache."""
@@ -181,6 +198,10 @@ class Session:
         self._view = self._ws._sessions.get(self._ws.user, self._view.id)
         return self
 
+    def project(self) -> Project:
+        """The project this session belongs to, freshly loaded."""
+        return self._ws.project(self._view.project_id)
+
     def next_question(self) -> QuestionView | None:
         """The question waiting for an answer (None when nothing is left to ask)."""
         return self._ws._sessions.current_question(self._ws.user, self._view.id)
@@ -201,6 +222,12 @@ class Session:
         """Close the session."""
         self._view = self._ws._sessions.complete(self._ws.user, self._view.id)
         return self
+
+    def widget(self) -> "SessionForm":
+        """A form to answer, skip and complete this session, with maturity, conflicts and gaps."""
+        from socrates_nb.notebook.widgets import SessionForm
+
+        return SessionForm(self)
 
     def __repr__(self) -> str:
         return display.session_text(self)

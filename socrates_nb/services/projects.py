@@ -62,17 +62,27 @@ class ProjectService:
         self.db.run_write(work)
         self.cache.invalidate(actor.id)
 
-    def list(self, actor: Actor, status: str | None = None, offset: int = 0, limit: int = 20) -> Page[ProjectView]:
-        """A page of the actor's projects, newest first, optionally of one status."""
+    def list(
+        self, actor: Actor, status: str | None = None, offset: int = 0, limit: int = 20,
+        name_contains: str | None = None,
+    ) -> Page[ProjectView]:
+        """A page of the actor's projects, newest first, optionally of one status.
+
+        ``name_contains`` keeps projects whose name contains it, ignoring case (blank: no filter).
+        """
         offset, limit = page_bounds(offset, limit)
         if status is not None:
             project_status(status)
+        if name_contains is not None:
+            name_contains = clean_text(name_contains, "name_contains", MAX_NAME_CHARS, allow_empty=True) or None
 
         def load() -> Page[ProjectView]:
             with self.db.read() as orm:
                 where = [models.Project.user_id == actor.id]
                 if status is not None:
                     where.append(models.Project.status == status)
+                if name_contains is not None:
+                    where.append(models.Project.name.icontains(name_contains, autoescape=True))
                 total = orm.scalar(select(func.count()).select_from(models.Project).where(*where)) or 0
                 rows = orm.scalars(
                     select(models.Project)
@@ -83,7 +93,7 @@ class ProjectService:
                 ).all()
                 return Page(tuple(ProjectView.of(r) for r in rows), total, offset, limit)
 
-        return self.cache.get_or_load((actor.id, "projects", status, offset, limit), load)
+        return self.cache.get_or_load((actor.id, "projects", status, offset, limit, name_contains), load)
 
     def get(self, actor: Actor, ref: str | uuid.UUID, include_sessions: bool = False) -> ProjectView:
         """The actor's project by id or name; its sessions come in one extra query when asked for."""

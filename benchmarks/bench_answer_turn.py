@@ -36,7 +36,7 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy
 from sqlalchemy import event, insert, text
@@ -222,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = sys.stderr if args.json == "-" else sys.stdout
 
+    return run_on_fresh_workspace(args, run, out)
+
+
+def run_on_fresh_workspace(
+    args: argparse.Namespace, run: Callable[[snb.Workspace, argparse.Namespace, Any], dict[str, Any]], out: Any
+) -> int:
+    """Run ``run`` as a new user on ``args.url`` (default: a temporary SQLite file; on PostgreSQL a
+    private schema, dropped afterwards), then write its report as JSON when ``args.json`` asks."""
     with tempfile.TemporaryDirectory(prefix="socrates-bench-") as tmp:
         url = args.url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         schema = None

@@ -705,13 +705,13 @@ def subject_of(statement: str, category: str, metric: str | None = None) -> Subj
                 if (found := _make(s, statement)) is not None:
                     return found
     for s in own:
-        if (m := _matches(s, statement)) is not None and (found := _make(s, statement)) is not None:
+        if _matches(s, statement) is not None and (found := _make(s, statement)) is not None:
             return found
     for cat in CATEGORIES:
         if cat == category:
             continue
         for s in table.subjects[cat]:
-            if s.is_global and (m := _matches(s, statement)) is not None:
+            if s.is_global and _matches(s, statement) is not None:
                 if s.choices and choice(statement, s.choices) is None:
                     continue  # only a statement that picks one option jumps categories
                 if (found := _make(s, statement)) is not None:

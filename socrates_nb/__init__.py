@@ -34,6 +34,13 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    """The Jupyter Server extension (the REST API), loaded only by a server."""
+    from socrates_nb.server import _jupyter_server_extension_points as points
+
+    return points()
+
+
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext socrates_nb`` registers the ``%socrates`` magics."""
     from socrates_nb.notebook.magics import load_ipython_extension as load

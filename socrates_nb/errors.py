@@ -55,3 +55,48 @@ class DatabaseError(SocratesError):
 
     code = "database_error"
     http_status = 503
+
+
+class UnauthorizedError(SocratesError):
+    """Missing, invalid, expired or revoked credentials (wrong username and wrong password look alike)."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class MfaRequiredError(UnauthorizedError):
+    """The password was right but the account needs a one-time code too."""
+
+    code = "mfa_required"
+
+
+class ForbiddenError(SocratesError):
+    """Authenticated, but not allowed to do this."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class PreconditionFailedError(SocratesError):
+    """A conditional request (``If-Match``) named a version that is no longer current."""
+
+    code = "precondition_failed"
+    http_status = 412
+
+
+class PayloadTooLargeError(SocratesError):
+    """A request body over the size limit."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class RateLimitedError(SocratesError):
+    """Too many attempts; ``retry_after`` says in how many seconds to try again."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.errors import NotFoundError, ValidationError
+from socrates_nb.services.validation import shown
 from socrates_nb.services.views import Actor
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
@@ -31,7 +32,7 @@ def local_username() -> str:
 def check_username(username: object) -> str:
     """``username`` if it matches ``[a-z0-9_.-]{3,64}``, else a ValidationError."""
     if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
-        raise ValidationError(f"invalid username {username!r}: use 3-64 of a-z 0-9 _ . -")
+        raise ValidationError(f"invalid username {shown(username)}: use 3-64 of a-z 0-9 _ . -")
     return username
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload
 
 from socrates_nb.cache import ReadCache
-from socrates_nb.errors import ConflictError
+from socrates_nb.errors import ConflictError, PreconditionFailedError, ValidationError
 from socrates_nb.services.access import owned_project
 from socrates_nb.services.validation import (
     MAX_DESCRIPTION_CHARS,
@@ -51,6 +51,49 @@ class ProjectService:
         except IntegrityError:  # a concurrent create won the race for the name
             raise ConflictError(f"a project named {name!r} already exists") from None
         self.cache.invalidate(actor.id, "projects")
+        return view
+
+    def update(
+        self, actor: Actor, ref: str | uuid.UUID, *, name: str | None = None, description: str | None = None,
+        status: str | None = None, expected_version: int | None = None,
+    ) -> ProjectView:
+        """Change the name, description or status of the actor's project; its ``version`` goes up by one.
+
+        With ``expected_version``, a project changed meanwhile is refused (PreconditionFailedError).
+        """
+        changes: dict[str, str] = {}
+        if name is not None:
+            changes["name"] = clean_text(name, "name", MAX_NAME_CHARS)
+        if description is not None:
+            changes["description"] = clean_text(description, "description", MAX_DESCRIPTION_CHARS, allow_empty=True)
+        if status is not None:
+            changes["status"] = project_status(status)
+        if not changes:
+            raise ValidationError("nothing to change: give name, description or status")
+        if expected_version is not None and (type(expected_version) is not int or expected_version < 1):
+            raise ValidationError(f"expected_version must be a positive integer, not {expected_version!r}")
+
+        def work(orm: OrmSession) -> ProjectView:
+            row = owned_project(orm, actor, ref, lock=True)
+            if expected_version is not None and row.version != expected_version:
+                raise PreconditionFailedError(
+                    f"project {row.name!r} changed meanwhile (version {row.version}, not {expected_version})"
+                )
+            if "name" in changes and changes["name"] != row.name and orm.scalar(
+                select(models.Project.id).where(models.Project.user_id == actor.id, models.Project.name == changes["name"])
+            ):
+                raise ConflictError(f"a project named {changes['name']!r} already exists")
+            for field, value in changes.items():
+                setattr(row, field, value)
+            row.version += 1
+            orm.flush()
+            return ProjectView.of(row)
+
+        try:
+            view = self.db.run_write(work)
+        except IntegrityError:  # a concurrent rename won the race for the name
+            raise ConflictError(f"a project named {changes['name']!r} already exists") from None
+        self.cache.invalidate(actor.id)
         return view
 
     def delete(self, actor: Actor, ref: str | uuid.UUID) -> None:

@@ -17,7 +17,15 @@ from socrates_nb.quality.conflicts import Candidate, detect
 from socrates_nb.services.access import owned_project, owned_session
 from socrates_nb.services.state import close_conflicts_of, confidence_sums, engine_context, project_maturity
 from socrates_nb.services.validation import answer_text, parse_uuid
-from socrates_nb.services.views import Actor, ConflictView, ItemView, QuestionView, SessionView, TurnView
+from socrates_nb.services.views import (
+    Actor,
+    ConflictView,
+    ItemView,
+    QuestionView,
+    SessionProgressView,
+    SessionView,
+    TurnView,
+)
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import utcnow
@@ -36,6 +44,17 @@ class SessionService:
         """The actor's session."""
         with self.db.read() as orm:
             return SessionView.of(owned_session(orm, actor, session_id))
+
+    def progress(self, actor: Actor, session_id: str | uuid.UUID) -> SessionProgressView:
+        """The actor's session with its progress (answered, asked, skipped) and the project's maturity."""
+        with self.db.read() as orm:
+            row = owned_session(orm, actor, session_id)
+            skipped = orm.scalar(
+                select(func.count()).select_from(models.Question).where(
+                    models.Question.session_id == row.id, models.Question.status == "skipped"
+                )
+            ) or 0
+            return SessionProgressView(SessionView.of(row), skipped, project_maturity(orm, row.project))
 
     def current_question(self, actor: Actor, session_id: str | uuid.UUID) -> QuestionView | None:
         """The question waiting for an answer, or None when the session has nothing left to ask."""

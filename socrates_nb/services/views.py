@@ -248,6 +248,27 @@ class ConflictView:
 
 
 @dataclass(frozen=True)
+class SessionProgressView:
+    """A session with how far it has got and the project's maturity now."""
+
+    session: SessionView
+    skipped: int
+    maturity: Maturity
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the session's fields plus ``progress`` and ``maturity``."""
+        return {
+            **self.session.to_dict(),
+            "progress": {
+                "answered": self.session.answer_count,
+                "asked": self.session.question_count,
+                "skipped": self.skipped,
+            },
+            "maturity": self.maturity.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
 class TurnView:
     """What one answer produced: items, conflicts, the next question and the new maturity."""
 
@@ -284,3 +305,46 @@ class SpecView:
     conflicts: tuple[ConflictView, ...]
     maturity: Maturity
     gaps: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class UserView:
+    """An account as its owner sees it (never the password hash)."""
+
+    id: uuid.UUID
+    username: str
+    email: str | None
+    role: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: models.User) -> "UserView":
+        return cls(row.id, row.username, row.email, row.role, row.created_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "username": self.username,
+            "email": self.email,
+            "role": self.role,
+            "created_at": _iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What login and refresh return: an access token and a refresh token (both secret, so not in repr)."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_in: int
+    token_type: str = "bearer"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OAuth 2 token response shape: ``{access_token, refresh_token, token_type, expires_in}``."""
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+        }

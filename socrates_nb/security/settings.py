@@ -1,0 +1,99 @@
+"""Authentication settings: signing key, issuer and audience, token lifetimes, password cost."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from socrates_nb.config import data_dir
+from socrates_nb.errors import ConfigError
+from socrates_nb.security.keyfile import load_or_create_key
+from socrates_nb.security.passwords import DEFAULT_SCRYPT_N
+
+JWT_SECRET_ENV = "SOCRATES_JWT_SECRET"
+ACCESS_TTL_ENV = "SOCRATES_ACCESS_TTL"
+REFRESH_TTL_ENV = "SOCRATES_REFRESH_TTL"
+KEY_FILE_NAME = "jwt.key"
+# the HMAC algorithms and their minimum key sizes (the hash size, RFC 7518 section 3.2)
+ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
+MAX_ACCESS_TTL_S = 86_400
+MAX_REFRESH_TTL_S = 366 * 86_400
+MAX_SCRYPT_N = 2**20
+
+
+def _seconds(value: object, name: str, maximum: int, shown: str | None = None) -> int:
+    if type(value) is not int or not 1 <= value <= maximum:
+        got = repr(shown if shown is not None else value)
+        raise ConfigError(f"{name}: expected a whole number of seconds from 1 to {maximum:,}, got {got}")
+    return value
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How tokens are signed and how long they live; checked when made (ConfigError).
+
+    ``secret`` signs the tokens; without it the key is read from ``key_file``
+    (default ``data_dir()/jwt.key``), which is generated on first use.
+    """
+
+    secret: bytes | None = field(default=None, repr=False)
+    key_file: Path | None = None
+    issuer: str = "socrates_nb"
+    audience: str = "socrates_nb-api"
+    algorithm: str = "HS256"
+    access_ttl_s: int = 900
+    refresh_ttl_s: int = 14 * 86_400
+    scrypt_n: int = DEFAULT_SCRYPT_N
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(f"algorithm: expected one of {', '.join(ALGORITHMS)}, got {self.algorithm!r}")
+        if self.secret is not None:
+            if not isinstance(self.secret, bytes):
+                raise ConfigError(f"secret: expected bytes, got {type(self.secret).__name__}")
+            if len(self.secret) < self.min_key_bytes:
+                raise ConfigError(f"secret: must be at least {self.min_key_bytes} bytes long for {self.algorithm}")
+        if self.key_file is not None and not isinstance(self.key_file, Path):
+            raise ConfigError(f"key_file: expected a Path, got {type(self.key_file).__name__}")
+        for name in ("issuer", "audience"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{name}: expected non-empty text, got {value!r}")
+        _seconds(self.access_ttl_s, "access_ttl_s", MAX_ACCESS_TTL_S)
+        _seconds(self.refresh_ttl_s, "refresh_ttl_s", MAX_REFRESH_TTL_S)
+        n = self.scrypt_n
+        if type(n) is not int or not 2 <= n <= MAX_SCRYPT_N or n & (n - 1):
+            raise ConfigError(f"scrypt_n: expected a power of two from 2 to {MAX_SCRYPT_N:,}, got {n!r}")
+
+    @property
+    def min_key_bytes(self) -> int:
+        """The shortest key accepted for the algorithm."""
+        return ALGORITHMS[self.algorithm]
+
+    @classmethod
+    def from_env(cls) -> "AuthSettings":
+        """Defaults, overridden by ``SOCRATES_JWT_SECRET``, ``SOCRATES_ACCESS_TTL`` and ``SOCRATES_REFRESH_TTL``."""
+        secret_raw = os.environ.get(JWT_SECRET_ENV)
+        secret = secret_raw.encode("utf-8") if secret_raw else None
+        if secret is not None and len(secret) < ALGORITHMS["HS256"]:
+            raise ConfigError(f"{JWT_SECRET_ENV}: must be at least {ALGORITHMS['HS256']} bytes long")
+        return cls(
+            secret=secret,
+            access_ttl_s=_env_seconds(ACCESS_TTL_ENV, 900, MAX_ACCESS_TTL_S),
+            refresh_ttl_s=_env_seconds(REFRESH_TTL_ENV, 14 * 86_400, MAX_REFRESH_TTL_S),
+        )
+
+    def signing_key(self) -> bytes:
+        """``secret``, else the key file's key (generating the file on first use)."""
+        if self.secret is not None:
+            return self.secret
+        return load_or_create_key(self.key_file or data_dir() / KEY_FILE_NAME, self.min_key_bytes)
+
+
+def _env_seconds(name: str, default: int, maximum: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = int(raw) if raw.isascii() and raw.isdigit() else 0
+    return _seconds(value, name, maximum, shown=raw)

@@ -1,0 +1,91 @@
+"""Access tokens (signed JWTs) and refresh tokens (opaque random strings, stored as SHA-256).
+
+An access token carries ``iss``, ``aud``, ``sub`` (the user id), ``iat``, ``nbf``,
+``exp``, a random ``jti`` and ``typ: "access"``. Only the configured HMAC algorithm
+is accepted. A refresh token is not a JWT, so it can never pass as an access token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Any
+
+import jwt
+
+from socrates_nb.errors import UnauthorizedError
+
+ACCESS_TYPE = "access"
+LEEWAY_S = 10  # clock skew tolerated on exp, nbf and iat
+MAX_TOKEN_CHARS = 4096
+MAX_JTI_CHARS = 64  # the length of revoked_tokens.jti
+INVALID_ACCESS = "invalid access token"
+EXPIRED_ACCESS = "access token expired"
+_REQUIRED = ["exp", "iat", "nbf", "jti", "iss", "aud", "sub", "typ"]
+
+
+class TokenSigner:
+    """Issues and checks access tokens with one key, algorithm, issuer, audience and lifetime."""
+
+    def __init__(self, key: bytes, *, algorithm: str, issuer: str, audience: str, ttl_s: int) -> None:
+        self._key = key
+        self._algorithm = algorithm
+        self._issuer = issuer
+        self._audience = audience
+        self.ttl_s = ttl_s
+
+    def issue(self, subject: str) -> str:
+        """A new access token for ``subject``, valid from now for ``ttl_s`` seconds."""
+        now = int(time.time())
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl_s,
+            "jti": secrets.token_urlsafe(16),
+            "typ": ACCESS_TYPE,
+        }
+        return jwt.encode(claims, self._key, algorithm=self._algorithm)
+
+    def decode(self, token: str) -> dict[str, Any]:
+        """The claims of a valid access token; UnauthorizedError for anything else."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            raise UnauthorizedError(INVALID_ACCESS)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=LEEWAY_S,
+                # iat is checked below: integer and not in the future, whatever the PyJWT version
+                options={"require": _REQUIRED, "verify_iat": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise UnauthorizedError(EXPIRED_ACCESS) from None
+        except jwt.PyJWTError:
+            raise UnauthorizedError(INVALID_ACCESS) from None
+        jti = claims["jti"]
+        if (
+            claims["typ"] != ACCESS_TYPE
+            or not isinstance(jti, str)
+            or not 0 < len(jti) <= MAX_JTI_CHARS
+            or any(type(claims[name]) is not int for name in ("iat", "nbf", "exp"))
+            or claims["iat"] > time.time() + LEEWAY_S
+        ):
+            raise UnauthorizedError(INVALID_ACCESS)
+        return claims
+
+
+def new_refresh_token() -> str:
+    """A new refresh token: 32 random bytes (256 bits), URL-safe base64."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> str:
+    """The SHA-256 hex digest under which a refresh token is stored."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,235 @@
+"""The REST routes: each handler parses input, calls one service and renders the result."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+
+from socrates_nb.errors import NotFoundError, PreconditionFailedError, ValidationError
+from socrates_nb.export import render
+from socrates_nb.server.base import BaseHandler, etag_of, json_bytes, parse_etags
+from socrates_nb.services.views import ProjectView
+from socrates_nb.templates import DEFAULT_TEMPLATE
+
+PROJECT_FIELDS = ("id", "name", "description", "template", "status", "version", "created_at", "updated_at")
+SPEC_FORMATS = {"json": ("json", "application/json"), "markdown": ("md", "text/markdown"), "csv": ("csv", "text/csv")}
+
+
+def _int(handler: BaseHandler, name: str, default: int) -> int:
+    raw = handler.query(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(f"{name} must be an integer, not {raw[:40]!r}") from None
+
+
+# --- auth -----------------------------------------------------------------------------------
+
+
+class RegisterHandler(BaseHandler):
+    public = True
+
+    def post(self) -> None:
+        body = self.json_body({"username", "password", "email"}, {"username", "password"})
+        user = self.api.auth.register(body["username"], body["password"], body.get("email"))
+        self.send({"user": user.to_dict()}, status=201)
+
+
+class LoginHandler(BaseHandler):
+    public = True
+
+    def post(self) -> None:
+        body = self.json_body({"username", "password", "otp"}, {"username", "password"})
+        self.send(self.api.auth.login(body["username"], body["password"], body.get("otp")).to_dict(), etag=False)
+
+
+class RefreshHandler(BaseHandler):
+    public = True
+
+    def post(self) -> None:
+        body = self.json_body({"refresh_token"}, {"refresh_token"})
+        self.send(self.api.auth.refresh(body["refresh_token"]).to_dict(), etag=False)
+
+
+class LogoutHandler(BaseHandler):
+    def post(self) -> None:
+        body = self.json_body({"refresh_token"})
+        self.api.auth.logout(self.authenticated, body.get("refresh_token"))
+        self.no_content()
+
+
+class MeHandler(BaseHandler):
+    def get(self) -> None:
+        self.send({"user": self.api.auth.me(self.actor).to_dict()})
+
+
+# --- projects -------------------------------------------------------------------------------
+
+
+class ProjectsHandler(BaseHandler):
+    def get(self) -> None:
+        fields = self._fields()
+        page = self.api.projects.list(
+            self.actor, status=self.query("status") or None, offset=_int(self, "offset", 0), limit=_int(self, "limit", 20)
+        )
+        payload = page.to_dict()
+        if fields:
+            payload["items"] = [{k: item[k] for k in fields} for item in payload["items"]]
+        self.send(payload)
+
+    def _fields(self) -> list[str]:
+        raw = self.query("fields")
+        if not raw:
+            return []
+        fields = [f.strip() for f in raw.split(",") if f.strip()]
+        unknown = sorted(set(fields) - set(PROJECT_FIELDS))
+        if unknown or not fields:
+            raise ValidationError(f"unknown field(s) {', '.join(unknown) or raw!r}; valid: {', '.join(PROJECT_FIELDS)}")
+        return fields
+
+    def post(self) -> None:
+        body = self.json_body({"name", "description", "template"}, {"name"})
+        view = self.api.projects.create(
+            self.actor, body["name"], body.get("description", ""), body.get("template", DEFAULT_TEMPLATE)
+        )
+        self.set_header("Location", self.reverse_project(view))
+        self.send({"project": view.to_dict()}, status=201)
+
+    def reverse_project(self, view: ProjectView) -> str:
+        return f"{self.request.path.rstrip('/')}/{view.id}"
+
+
+class ProjectHandler(BaseHandler):
+    def get(self, project_id: str) -> None:
+        include = self.query("include")
+        if include not in (None, "", "sessions"):
+            raise ValidationError(f"include must be 'sessions', not {include[:40]!r}")
+        view = self.api.projects.get(self.actor, _uuid_ref(project_id), include_sessions=include == "sessions")
+        self.send({"project": view.to_dict()})
+
+    def patch(self, project_id: str) -> None:
+        body = self.json_body({"name", "description", "status"})
+        expected = None
+        if_match = self.request.headers.get("If-Match")
+        if if_match is not None:
+            current = self.api.projects.get(self.actor, _uuid_ref(project_id))
+            if if_match.strip() != "*" and etag_of(json_bytes({"project": current.to_dict()})) not in parse_etags(if_match):
+                raise PreconditionFailedError("the project changed since that ETag: GET it again")
+            expected = current.version
+        view = self.api.projects.update(
+            self.actor, _uuid_ref(project_id), name=body.get("name"), description=body.get("description"),
+            status=body.get("status"), expected_version=expected,
+        )
+        self.set_header("ETag", etag_of(json_bytes({"project": view.to_dict()})))
+        self.send({"project": view.to_dict()}, etag=False)
+
+    def delete(self, project_id: str) -> None:
+        self.api.projects.delete(self.actor, _uuid_ref(project_id))
+        self.no_content()
+
+
+class ProjectSessionsHandler(BaseHandler):
+    def post(self, project_id: str) -> None:
+        body = self.json_body({"engine"})
+        session, question = self.api.sessions.start(self.actor, _uuid_ref(project_id), engine=body.get("engine", "offline"))
+        self.send({"session": session.to_dict(), "question": question.to_dict() if question else None}, status=201)
+
+
+class SpecificationHandler(BaseHandler):
+    def get(self, project_id: str) -> None:
+        fmt = self.query("format") or "json"
+        if fmt not in SPEC_FORMATS:
+            raise ValidationError(f"unknown format {fmt[:40]!r}; valid formats: {', '.join(SPEC_FORMATS)}")
+        spec = self.api.specs.specification(self.actor, _uuid_ref(project_id))
+        name, content_type = SPEC_FORMATS[fmt]
+        self.send_bytes(render(spec, name).encode(), f"{content_type}; charset=UTF-8")
+
+
+class ConflictsHandler(BaseHandler):
+    def get(self, project_id: str) -> None:
+        status = self.query("status", "open")
+        conflicts = self.api.specs.conflicts(self.actor, _uuid_ref(project_id), status or None)
+        self.send({"conflicts": [c.to_dict() for c in conflicts]})
+
+
+class ResolveConflictHandler(BaseHandler):
+    def post(self, conflict_id: str) -> None:
+        body = self.json_body({"resolution", "text"}, {"resolution"})
+        view = self.api.specs.resolve(self.actor, _uuid_ref(conflict_id), body["resolution"], body.get("text"))
+        self.send({"conflict": view.to_dict()}, etag=False)
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+class SessionHandler(BaseHandler):
+    def get(self, session_id: str) -> None:
+        self.send({"session": self.api.sessions.progress(self.actor, _uuid_ref(session_id)).to_dict()})
+
+
+class QuestionHandler(BaseHandler):
+    def get(self, session_id: str) -> None:
+        question = self.api.sessions.current_question(self.actor, _uuid_ref(session_id))
+        self.send({"question": question.to_dict() if question else None})
+
+
+class AnswersHandler(BaseHandler):
+    def post(self, session_id: str) -> None:
+        body = self.json_body({"text", "question_id"}, {"text"})
+        turn = self.api.sessions.answer(self.actor, _uuid_ref(session_id), body["text"], question_id=body.get("question_id"))
+        self.send(turn.to_dict(), etag=False)
+
+
+class CompleteHandler(BaseHandler):
+    def post(self, session_id: str) -> None:
+        self.json_body(set())
+        self.send({"session": self.api.sessions.complete(self.actor, _uuid_ref(session_id)).to_dict()}, etag=False)
+
+
+# --- health ---------------------------------------------------------------------------------
+
+
+class HealthHandler(BaseHandler):
+    public = True
+
+    def get(self) -> None:
+        try:
+            with self.api.db.read() as orm:
+                orm.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure of the database means "down"
+            self.send({"status": "down"}, status=503, etag=False)
+            return
+        self.send({"status": "ok"}, etag=False)
+
+
+def _uuid_ref(value: str) -> uuid.UUID:
+    """A path id; anything but a UUID names nothing (404), as a name in the path is not part of the API."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFoundError(f"nothing found at id {value[:40]!r}") from None
+
+
+_ID = r"([^/]+)"
+ROUTES: list[tuple[str, Any]] = [
+    ("auth/register", RegisterHandler),
+    ("auth/login", LoginHandler),
+    ("auth/refresh", RefreshHandler),
+    ("auth/logout", LogoutHandler),
+    ("auth/me", MeHandler),
+    ("projects", ProjectsHandler),
+    (f"projects/{_ID}", ProjectHandler),
+    (f"projects/{_ID}/sessions", ProjectSessionsHandler),
+    (f"projects/{_ID}/specification", SpecificationHandler),
+    (f"projects/{_ID}/conflicts", ConflictsHandler),
+    (f"conflicts/{_ID}/resolve", ResolveConflictHandler),
+    (f"sessions/{_ID}", SessionHandler),
+    (f"sessions/{_ID}/question", QuestionHandler),
+    (f"sessions/{_ID}/answers", AnswersHandler),
+    (f"sessions/{_ID}/complete", CompleteHandler),
+    ("health", HealthHandler),
+]

@@ -1,0 +1,268 @@
+"""Accounts with passwords, and bearer tokens: register, login, refresh, logout, authenticate, me.
+
+Access tokens are short-lived signed JWTs checked on every request with one indexed
+query (the user, and whether the token's ``jti`` was revoked). Refresh tokens are
+random strings stored as SHA-256 and rotated on every use; presenting a used one
+again revokes its whole family (RFC 9700, section 4.14.2). docs/SECURITY.md has the
+details.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+
+from socrates_nb.errors import ConflictError, MfaRequiredError, UnauthorizedError, ValidationError
+from socrates_nb.security.passwords import PasswordHasher, check_new_password, check_password
+from socrates_nb.security.settings import AuthSettings
+from socrates_nb.security.tokens import INVALID_ACCESS, TokenSigner, hash_refresh_token, new_refresh_token
+from socrates_nb.services.accounts import USERNAME_RE, check_username
+from socrates_nb.services.views import Actor, TokenPair, UserView
+from socrates_nb.storage.db import Database
+from socrates_nb.storage.models import MfaSecret, RefreshToken, RevokedToken, User, utcnow
+
+__all__ = ["AuthService", "AuthSettings", "Authenticated", "TokenPair", "UserView"]
+
+INVALID_LOGIN = "invalid username or password"
+INVALID_REFRESH = "invalid or expired refresh token"
+MAX_EMAIL_CHARS = 254
+MAX_REFRESH_TOKEN_CHARS = 256
+MAX_OTP_CHARS = 64
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+")
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """A verified access token: who it acts for and its claims (``jti``, ``exp``, ...)."""
+
+    actor: Actor
+    claims: Mapping[str, Any]
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be text, got {type(value).__name__}")
+    return value
+
+
+def _email(value: object) -> str | None:
+    if value is None:
+        return None
+    email = _text(value, "email")
+    if len(email) > MAX_EMAIL_CHARS or not _EMAIL.fullmatch(email):
+        raise ValidationError(
+            f"email must look like name@example.org: one @, no spaces, at most {MAX_EMAIL_CHARS} characters"
+        )
+    return email
+
+
+class AuthService:
+    """The account and token rules every door uses (the REST extension maps its errors to 401/409/422)."""
+
+    def __init__(self, db: Database, settings: AuthSettings) -> None:
+        self.db = db
+        self.settings = settings
+        self._hasher = PasswordHasher(n=settings.scrypt_n)
+        self._signer = TokenSigner(
+            settings.signing_key(),
+            algorithm=settings.algorithm,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            ttl_s=settings.access_ttl_s,
+        )
+
+    def register(self, username: str, password: str, email: str | None = None) -> UserView:
+        """Create an account; ConflictError if the username is taken, ValidationError for bad input."""
+        username = check_username(_text(username, "username"))
+        password = check_new_password(password)
+        email = _email(email)
+        password_hash = self._hasher.hash(password)
+
+        def work(orm: OrmSession) -> UserView:
+            if orm.scalar(select(User.id).where(User.username == username)) is not None:
+                raise ConflictError(f"username {username!r} is taken")
+            row = User(
+                id=uuid.uuid4(), username=username, email=email, password_hash=password_hash,
+                role="user", is_active=True, created_at=utcnow(),
+            )
+            orm.add(row)
+            orm.flush()
+            return UserView.of(row)
+
+        try:
+            return self.db.run_write(work)
+        except IntegrityError:  # registered concurrently by another process
+            raise ConflictError(f"username {username!r} is taken") from None
+
+    def login(self, username: str, password: str, otp: str | None = None) -> TokenPair:
+        """A new token pair for the right password; the same UnauthorizedError for any wrong detail."""
+        username = _text(username, "username")
+        password = check_password(password)
+        if otp is not None and len(_text(otp, "otp")) > MAX_OTP_CHARS:
+            raise ValidationError(f"otp must be at most {MAX_OTP_CHARS} characters long")
+        row = None
+        if USERNAME_RE.fullmatch(username):
+            with self.db.read() as orm:
+                row = orm.execute(
+                    select(User.id, User.is_active, User.password_hash, MfaSecret.enabled)
+                    .outerjoin(MfaSecret, MfaSecret.user_id == User.id)
+                    .where(User.username == username)
+                ).one_or_none()
+        if row is None or row.password_hash is None:
+            self._hasher.verify_dummy(password)  # an unknown user costs what a wrong password costs
+            raise UnauthorizedError(INVALID_LOGIN)
+        if not self._hasher.verify(password, row.password_hash) or not row.is_active:
+            raise UnauthorizedError(INVALID_LOGIN)
+        if row.enabled:
+            if otp is None:
+                raise MfaRequiredError("a one-time code is required")
+            # TOTP verification arrives with the security issue (#6)
+            raise UnauthorizedError("invalid one-time code")
+        user_id, stored_hash = row.id, row.password_hash
+        rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(stored_hash) else None
+        refresh_token = new_refresh_token()
+        now = utcnow()
+
+        def work(orm: OrmSession) -> None:
+            if rehashed is not None:  # stored with older scrypt parameters: upgrade it
+                orm.execute(
+                    update(User)
+                    .where(User.id == user_id, User.password_hash == stored_hash)
+                    .values(password_hash=rehashed)
+                    .execution_options(synchronize_session=False)
+                )
+            orm.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.expires_at <= now))
+            self._add_refresh_token(orm, user_id, uuid.uuid4(), refresh_token, now)
+
+        try:
+            self.db.run_write(work)
+        except IntegrityError:  # the user was deleted meanwhile
+            raise UnauthorizedError(INVALID_LOGIN) from None
+        return self._pair(user_id, refresh_token)
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """A new pair for a valid refresh token, which dies; a used one revokes its whole family."""
+        token = _text(refresh_token, "refresh_token")
+        if not token or len(token) > MAX_REFRESH_TOKEN_CHARS:
+            raise UnauthorizedError(INVALID_REFRESH)
+        token_hash = hash_refresh_token(token)
+        successor = new_refresh_token()
+        now = utcnow()
+
+        def work(orm: OrmSession) -> uuid.UUID | None:
+            row = orm.execute(
+                select(
+                    RefreshToken.id, RefreshToken.user_id, RefreshToken.family_id, RefreshToken.expires_at,
+                    RefreshToken.rotated_at, RefreshToken.revoked_at, User.is_active,
+                )
+                .join(User, User.id == RefreshToken.user_id)
+                .where(RefreshToken.token_hash == token_hash)
+            ).one_or_none()
+            if row is None:
+                return None
+            unused = row.rotated_at is None and row.revoked_at is None
+            if unused and (row.expires_at <= now or not row.is_active):
+                return None
+            # Exactly one refresh may rotate a token: the update only matches it while unused.
+            rotated = orm.execute(
+                update(RefreshToken)
+                .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None))
+                .values(rotated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if rotated != 1:  # used before, or by a concurrent refresh: reuse, so the family dies
+                self._revoke_family(orm, row.family_id, now)
+                return None
+            self._add_refresh_token(orm, row.user_id, row.family_id, successor, now)
+            return row.user_id
+
+        user_id = self.db.run_write(work)
+        if user_id is None:
+            raise UnauthorizedError(INVALID_REFRESH)
+        return self._pair(user_id, successor)
+
+    def logout(self, auth: Authenticated, refresh_token: str | None = None) -> None:
+        """Revoke the access token (in every process sharing the database) and the refresh token's family."""
+        if not isinstance(auth, Authenticated):
+            raise ValidationError(f"auth must come from authenticate(), got {type(auth).__name__}")
+        token_hash = hash_refresh_token(_text(refresh_token, "refresh_token")) if refresh_token is not None else None
+        jti = auth.claims["jti"]
+        expires_at = datetime.fromtimestamp(auth.claims["exp"], timezone.utc)
+        now = utcnow()
+        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+
+        def work(orm: OrmSession) -> None:
+            orm.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))  # expired: refused anyway
+            orm.execute(
+                dialect.insert(RevokedToken).values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
+            )
+            if token_hash is not None:
+                family = orm.scalar(
+                    select(RefreshToken.family_id).where(
+                        RefreshToken.token_hash == token_hash, RefreshToken.user_id == auth.actor.id
+                    )
+                )
+                if family is not None:
+                    self._revoke_family(orm, family, now)
+
+        self.db.run_write(work)
+
+    def authenticate(self, access_token: str) -> Authenticated:
+        """The actor and claims of a valid access token; UnauthorizedError otherwise. One query."""
+        claims = self._signer.decode(_text(access_token, "access_token"))
+        try:
+            user_id = uuid.UUID(claims["sub"])
+        except (TypeError, ValueError):
+            raise UnauthorizedError(INVALID_ACCESS) from None
+        revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims["jti"]).exists()
+        with self.db.read() as orm:
+            row = orm.execute(
+                select(User.username, User.role, User.is_active, revoked.label("revoked")).where(User.id == user_id)
+            ).one_or_none()
+        if row is None or not row.is_active:
+            raise UnauthorizedError(INVALID_ACCESS)
+        if row.revoked:
+            raise UnauthorizedError("access token revoked")
+        return Authenticated(Actor(user_id, row.username, row.role), MappingProxyType(claims))
+
+    def me(self, actor: Actor) -> UserView:
+        """The actor's account."""
+        if not isinstance(actor, Actor):
+            raise ValidationError(f"actor must be an Actor, got {type(actor).__name__}")
+        with self.db.read() as orm:
+            row = orm.get(User, actor.id)
+            if row is None or not row.is_active:
+                raise UnauthorizedError("unknown or disabled user")
+            return UserView.of(row)
+
+    def _pair(self, user_id: uuid.UUID, refresh_token: str) -> TokenPair:
+        return TokenPair(self._signer.issue(str(user_id)), refresh_token, self.settings.access_ttl_s)
+
+    def _add_refresh_token(
+        self, orm: OrmSession, user_id: uuid.UUID, family_id: uuid.UUID, token: str, now: datetime
+    ) -> None:
+        orm.add(
+            RefreshToken(
+                id=uuid.uuid4(), user_id=user_id, family_id=family_id, token_hash=hash_refresh_token(token),
+                expires_at=now + timedelta(seconds=self.settings.refresh_ttl_s), created_at=now,
+            )
+        )
+        orm.flush()
+
+    @staticmethod
+    def _revoke_family(orm: OrmSession, family_id: uuid.UUID, now: datetime) -> None:
+        orm.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )

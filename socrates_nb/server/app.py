@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, replace
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int, List, Unicode, default
+from traitlets import Int, Unicode, default
 
 from socrates_nb.cache import ReadCache
 from socrates_nb.config import DATABASE_URL_ENV, Settings
@@ -32,7 +32,6 @@ class ApiContext:
     sessions: SessionService
     specs: SpecService
     max_body_bytes: int
-    cors_origins: tuple[str, ...]
 
 
 class SocratesApp(ExtensionApp):
@@ -49,7 +48,6 @@ class SocratesApp(ExtensionApp):
         help="refresh-token lifetime in seconds (default: $SOCRATES_REFRESH_TTL or 1209600, 14 days)"
     ).tag(config=True)
     max_body_bytes = Int(1024 * 1024, help="largest accepted request body, in bytes").tag(config=True)
-    cors_origins = List(Unicode(), help="origins allowed to call the API from a browser (CORS)").tag(config=True)
 
     @default("database_url")
     def _default_database_url(self) -> str:
@@ -75,7 +73,7 @@ class SocratesApp(ExtensionApp):
         auth = AuthService(db, auth_settings)
         self.settings["socrates"] = ApiContext(
             db=db, auth=auth, projects=ProjectService(db, cache), sessions=SessionService(db, cache),
-            specs=SpecService(db, cache), max_body_bytes=self.max_body_bytes, cors_origins=tuple(self.cors_origins),
+            specs=SpecService(db, cache), max_body_bytes=self.max_body_bytes,
         )
 
     def initialize_handlers(self) -> None:

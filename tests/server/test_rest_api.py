@@ -257,3 +257,14 @@ async def test_cookie_carrying_writes_still_need_xsrf(api, user) -> None:  # noq
     r = await api("POST", "projects", {"name": "Forged"}, token, headers={"Cookie": "session=stolen"})
     envelope(r, "forbidden")
     assert data(await api("GET", "projects", token=token))["total"] == 0
+
+
+async def test_concurrent_refreshes_over_http_one_wins(api, user) -> None:  # noqa: ANN001
+    """Four refreshes sent at once: one pair is issued. (The handlers run on one IO loop, so the
+    true database race is tested at service level, with threads and processes.)"""
+    import asyncio
+
+    await user("sam")
+    pair = data(await api("POST", "auth/login", {"username": "sam", "password": PASSWORD}))
+    results = await asyncio.gather(*(api("POST", "auth/refresh", {"refresh_token": pair["refresh_token"]}) for _ in range(4)))
+    assert sorted(r.code for r in results) == [200, 401, 401, 401]

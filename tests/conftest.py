@@ -99,3 +99,13 @@ def count_queries(ws: Workspace):  # noqa: ANN201
             event.remove(ws.db.engine, "before_cursor_execute", counter)
 
     return counting
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for servers a test starts)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

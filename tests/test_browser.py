@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -39,12 +38,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_until_up(url: str, token: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
     request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
     deadline = time.monotonic() + timeout
@@ -61,11 +54,11 @@ def _wait_until_up(url: str, token: str, proc: subprocess.Popen[bytes], log: Pat
 
 
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+def lab(tmp_path: Path, free_port: int) -> Iterator[tuple[str, str, Path]]:
     """JupyterLab on 127.0.0.1 with a token, serving a scratch copy of notebooks/; yields (url, token, home)."""
     workdir = scratch_copy(tmp_path)
     token = secrets.token_hex(24)
-    port = _free_port()
+    port = free_port
     env = scratch_env(tmp_path)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",

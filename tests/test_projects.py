@@ -158,26 +158,25 @@ def test_project_refresh_and_repr(ws: Workspace) -> None:
     assert page.to_dict()["total"] == 1 and page.to_dict()["items"][0]["name"] == "Shop"
 
 
-def test_a_create_racing_another_for_the_same_name_is_a_conflict(ws: Workspace) -> None:
-    """Another connection inserts the name first and commits while our create waits on it."""
+def _race(ws: Workspace, row_insert, action):  # noqa: ANN001, ANN202
+    """Another connection inserts ``row_insert`` and holds it uncommitted while ``action`` runs in a
+    thread (waiting on the name's unique index on PostgreSQL, the file lock on SQLite); then that
+    connection commits. Returns what ``action`` returned or raised."""
     import threading
     import time
 
-    from sqlalchemy import create_engine, insert
+    from sqlalchemy import create_engine
 
     engine = create_engine(ws.db.url)
     conn = engine.connect()
     if ws.db.is_sqlite:
         conn.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-    conn.execute(insert(models.Project).values(
-        id=uuid.uuid4(), user_id=ws.user.id, name="Race", description="theirs", template="generic",
-        status="active", version=1, created_at=models.utcnow(), updated_at=models.utcnow(),
-    ))
+    conn.execute(row_insert)
     result: list = []
-    thread = threading.Thread(target=lambda: result.append(_try(lambda: ws.create_project("Race", description="ours"))))
+    thread = threading.Thread(target=lambda: result.append(_try(action)))
     thread.start()
-    time.sleep(0.3)  # our create is now waiting: on the name's unique index (PostgreSQL) or the file lock (SQLite)
+    time.sleep(0.3)  # the action is now waiting on the other connection
     if ws.db.is_sqlite:
         conn.exec_driver_sql("COMMIT")
     else:
@@ -185,8 +184,20 @@ def test_a_create_racing_another_for_the_same_name_is_a_conflict(ws: Workspace) 
     thread.join(30)
     conn.close()
     engine.dispose()
-    assert len(result) == 1 and isinstance(result[0], snb.ConflictError), result
-    assert str(result[0]) == "a project named 'Race' already exists"
+    assert len(result) == 1, result
+    return result[0]
+
+
+def test_a_create_racing_another_for_the_same_name_is_a_conflict(ws: Workspace) -> None:
+    """Another connection inserts the name first and commits while our create waits on it."""
+    from sqlalchemy import insert
+
+    outcome = _race(ws, insert(models.Project).values(
+        id=uuid.uuid4(), user_id=ws.user.id, name="Race", description="theirs", template="generic",
+        status="active", version=1, created_at=models.utcnow(), updated_at=models.utcnow(),
+    ), lambda: ws.create_project("Race", description="ours"))
+    assert isinstance(outcome, snb.ConflictError), outcome
+    assert str(outcome) == "a project named 'Race' already exists"
     assert [p.description for p in ws.projects().items] == ["theirs"]
 
 
@@ -198,32 +209,15 @@ def _try(call):  # noqa: ANN001, ANN202
 
 
 def test_first_use_racing_another_creates_the_user_once(db_url: str, ws: Workspace) -> None:
-    import threading
-    import time
+    from sqlalchemy import insert, select
 
-    from sqlalchemy import create_engine, insert, select
-
-    engine = create_engine(ws.db.url)
-    conn = engine.connect()
-    if ws.db.is_sqlite:
-        conn.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
     theirs = uuid.uuid4()
-    conn.execute(insert(models.User).values(id=theirs, username="carol", role="user", is_active=True, created_at=models.utcnow()))
-    result: list = []
-    thread = threading.Thread(target=lambda: result.append(_try(lambda: snb.connect(db_url, user="carol"))))
-    thread.start()
-    time.sleep(0.3)
-    if ws.db.is_sqlite:
-        conn.exec_driver_sql("COMMIT")
-    else:
-        conn.commit()
-    thread.join(30)
-    conn.close()
-    engine.dispose()
-    assert len(result) == 1 and isinstance(result[0], Workspace), result
-    assert result[0].user.id == theirs
-    result[0].close()
+    outcome = _race(ws, insert(models.User).values(
+        id=theirs, username="carol", role="user", is_active=True, created_at=models.utcnow()
+    ), lambda: snb.connect(db_url, user="carol"))
+    assert isinstance(outcome, Workspace), outcome
+    assert outcome.user.id == theirs
+    outcome.close()
     with ws.db.read() as orm:
         assert len(orm.scalars(select(models.User).where(models.User.username == "carol")).all()) == 1
 

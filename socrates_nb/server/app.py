@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int, Unicode, default
+from traitlets import Int, Unicode
 
 from socrates_nb.cache import ReadCache
-from socrates_nb.config import DATABASE_URL_ENV, Settings
+from socrates_nb.config import Settings
 from socrates_nb.security.settings import AuthSettings
 from socrates_nb.services.auth import AuthService
 from socrates_nb.services.projects import ProjectService
@@ -41,25 +40,16 @@ class SocratesApp(ExtensionApp):
     load_other_extensions = True
 
     database_url = Unicode(
-        help="SQLAlchemy URL of the database (default: $SOCRATES_DATABASE_URL, else the embedded SQLite file)"
+        "", help="SQLAlchemy URL of the database (default: $SOCRATES_DATABASE_URL, else the embedded SQLite file)"
     ).tag(config=True)
-    access_token_ttl = Int(help="access-token lifetime in seconds (default: $SOCRATES_ACCESS_TTL or 900)").tag(config=True)
+    access_token_ttl = Int(
+        None, allow_none=True, help="access-token lifetime in seconds (default: $SOCRATES_ACCESS_TTL or 900)"
+    ).tag(config=True)
     refresh_token_ttl = Int(
-        help="refresh-token lifetime in seconds (default: $SOCRATES_REFRESH_TTL or 1209600, 14 days)"
+        None, allow_none=True,
+        help="refresh-token lifetime in seconds (default: $SOCRATES_REFRESH_TTL or 1209600, 14 days)",
     ).tag(config=True)
     max_body_bytes = Int(1024 * 1024, help="largest accepted request body, in bytes").tag(config=True)
-
-    @default("database_url")
-    def _default_database_url(self) -> str:
-        return os.environ.get(DATABASE_URL_ENV, "")
-
-    @default("access_token_ttl")
-    def _default_access_ttl(self) -> int:
-        return AuthSettings.from_env().access_ttl_s
-
-    @default("refresh_token_ttl")
-    def _default_refresh_ttl(self) -> int:
-        return AuthSettings.from_env().refresh_ttl_s
 
     def initialize_settings(self) -> None:
         """Open the database (creating its schema when new) and build the services."""
@@ -67,8 +57,11 @@ class SocratesApp(ExtensionApp):
         db = Database(settings.database_url)
         ensure_schema(db)
         cache = ReadCache(maxsize=settings.cache_size, ttl=settings.cache_ttl)
+        env = AuthSettings.from_env()
         auth_settings = replace(
-            AuthSettings.from_env(), access_ttl_s=self.access_token_ttl, refresh_ttl_s=self.refresh_token_ttl
+            env,
+            access_ttl_s=env.access_ttl_s if self.access_token_ttl is None else self.access_token_ttl,
+            refresh_ttl_s=env.refresh_ttl_s if self.refresh_token_ttl is None else self.refresh_token_ttl,
         )
         auth = AuthService(db, auth_settings)
         self.settings["socrates"] = ApiContext(

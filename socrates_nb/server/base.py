@@ -19,7 +19,11 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from socrates_nb.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
     PayloadTooLargeError,
+    PreconditionFailedError,
     RateLimitedError,
     SocratesError,
     UnauthorizedError,
@@ -32,9 +36,11 @@ METHODS = ("get", "post", "put", "patch", "delete")
 GZIP_MIN_BYTES = 1024
 JSON_TYPE = "application/json; charset=UTF-8"
 _CODES_BY_STATUS = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 412: "precondition_failed", 413: "payload_too_large", 422: "validation_error",
-    429: "rate_limited", 503: "unavailable",
+    400: "bad_request", 405: "method_not_allowed", 503: "unavailable",  # tornado's own, not ours
+    **{e.http_status: e.code for e in (
+        ValidationError, UnauthorizedError, ForbiddenError, NotFoundError, ConflictError, PreconditionFailedError,
+        PayloadTooLargeError, RateLimitedError,
+    )},
 }
 
 

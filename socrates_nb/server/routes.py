@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import text
 
-from socrates_nb.errors import NotFoundError, PreconditionFailedError, ValidationError
+from socrates_nb.errors import PreconditionFailedError, ValidationError
 from socrates_nb.export import render
 from socrates_nb.server.base import BaseHandler, etag_of, json_bytes, parse_etags
-from socrates_nb.services.views import ProjectView
+from socrates_nb.services.validation import parse_uuid
 from socrates_nb.templates import DEFAULT_TEMPLATE
 
 PROJECT_FIELDS = ("id", "name", "description", "template", "status", "version", "created_at", "updated_at")
@@ -96,11 +95,8 @@ class ProjectsHandler(BaseHandler):
         view = self.api.projects.create(
             self.actor, body["name"], body.get("description", ""), body.get("template", DEFAULT_TEMPLATE)
         )
-        self.set_header("Location", self.reverse_project(view))
+        self.set_header("Location", f"{self.request.path.rstrip('/')}/{view.id}")
         self.send({"project": view.to_dict()}, status=201)
-
-    def reverse_project(self, view: ProjectView) -> str:
-        return f"{self.request.path.rstrip('/')}/{view.id}"
 
 
 class ProjectHandler(BaseHandler):
@@ -108,34 +104,38 @@ class ProjectHandler(BaseHandler):
         include = self.query("include")
         if include not in (None, "", "sessions"):
             raise ValidationError(f"include must be 'sessions', not {include[:40]!r}")
-        view = self.api.projects.get(self.actor, _uuid_ref(project_id), include_sessions=include == "sessions")
+        pid = parse_uuid(project_id, "project")
+        view = self.api.projects.get(self.actor, pid, include_sessions=include == "sessions")
         self.send({"project": view.to_dict()})
 
     def patch(self, project_id: str) -> None:
         body = self.json_body({"name", "description", "status"})
+        pid = parse_uuid(project_id, "project")
         expected = None
         if_match = self.request.headers.get("If-Match")
         if if_match is not None:
-            current = self.api.projects.get(self.actor, _uuid_ref(project_id))
+            current = self.api.projects.get(self.actor, pid)
             if if_match.strip() != "*" and etag_of(json_bytes({"project": current.to_dict()})) not in parse_etags(if_match):
                 raise PreconditionFailedError("the project changed since that ETag: GET it again")
             expected = current.version
         view = self.api.projects.update(
-            self.actor, _uuid_ref(project_id), name=body.get("name"), description=body.get("description"),
+            self.actor, pid, name=body.get("name"), description=body.get("description"),
             status=body.get("status"), expected_version=expected,
         )
         self.set_header("ETag", etag_of(json_bytes({"project": view.to_dict()})))
         self.send({"project": view.to_dict()}, etag=False)
 
     def delete(self, project_id: str) -> None:
-        self.api.projects.delete(self.actor, _uuid_ref(project_id))
+        self.api.projects.delete(self.actor, parse_uuid(project_id, "project"))
         self.no_content()
 
 
 class ProjectSessionsHandler(BaseHandler):
     def post(self, project_id: str) -> None:
         body = self.json_body({"engine"})
-        session, question = self.api.sessions.start(self.actor, _uuid_ref(project_id), engine=body.get("engine", "offline"))
+        session, question = self.api.sessions.start(
+            self.actor, parse_uuid(project_id, "project"), engine=body.get("engine", "offline")
+        )
         self.send({"session": session.to_dict(), "question": question.to_dict() if question else None}, status=201)
 
 
@@ -144,7 +144,7 @@ class SpecificationHandler(BaseHandler):
         fmt = self.query("format") or "json"
         if fmt not in SPEC_FORMATS:
             raise ValidationError(f"unknown format {fmt[:40]!r}; valid formats: {', '.join(SPEC_FORMATS)}")
-        spec = self.api.specs.specification(self.actor, _uuid_ref(project_id))
+        spec = self.api.specs.specification(self.actor, parse_uuid(project_id, "project"))
         name, content_type = SPEC_FORMATS[fmt]
         self.send_bytes(render(spec, name).encode(), f"{content_type}; charset=UTF-8")
 
@@ -152,14 +152,14 @@ class SpecificationHandler(BaseHandler):
 class ConflictsHandler(BaseHandler):
     def get(self, project_id: str) -> None:
         status = self.query("status", "open")
-        conflicts = self.api.specs.conflicts(self.actor, _uuid_ref(project_id), status or None)
+        conflicts = self.api.specs.conflicts(self.actor, parse_uuid(project_id, "project"), status or None)
         self.send({"conflicts": [c.to_dict() for c in conflicts]})
 
 
 class ResolveConflictHandler(BaseHandler):
     def post(self, conflict_id: str) -> None:
         body = self.json_body({"resolution", "text"}, {"resolution"})
-        view = self.api.specs.resolve(self.actor, _uuid_ref(conflict_id), body["resolution"], body.get("text"))
+        view = self.api.specs.resolve(self.actor, parse_uuid(conflict_id, "conflict"), body["resolution"], body.get("text"))
         self.send({"conflict": view.to_dict()}, etag=False)
 
 
@@ -168,26 +168,26 @@ class ResolveConflictHandler(BaseHandler):
 
 class SessionHandler(BaseHandler):
     def get(self, session_id: str) -> None:
-        self.send({"session": self.api.sessions.progress(self.actor, _uuid_ref(session_id)).to_dict()})
+        self.send({"session": self.api.sessions.progress(self.actor, parse_uuid(session_id, "session")).to_dict()})
 
 
 class QuestionHandler(BaseHandler):
     def get(self, session_id: str) -> None:
-        question = self.api.sessions.current_question(self.actor, _uuid_ref(session_id))
+        question = self.api.sessions.current_question(self.actor, parse_uuid(session_id, "session"))
         self.send({"question": question.to_dict() if question else None})
 
 
 class AnswersHandler(BaseHandler):
     def post(self, session_id: str) -> None:
         body = self.json_body({"text", "question_id"}, {"text"})
-        turn = self.api.sessions.answer(self.actor, _uuid_ref(session_id), body["text"], question_id=body.get("question_id"))
+        turn = self.api.sessions.answer(self.actor, parse_uuid(session_id, "session"), body["text"], question_id=body.get("question_id"))
         self.send(turn.to_dict(), etag=False)
 
 
 class CompleteHandler(BaseHandler):
     def post(self, session_id: str) -> None:
         self.json_body(set())
-        self.send({"session": self.api.sessions.complete(self.actor, _uuid_ref(session_id)).to_dict()}, etag=False)
+        self.send({"session": self.api.sessions.complete(self.actor, parse_uuid(session_id, "session")).to_dict()}, etag=False)
 
 
 # --- health ---------------------------------------------------------------------------------
@@ -204,14 +204,6 @@ class HealthHandler(BaseHandler):
             self.send({"status": "down"}, status=503, etag=False)
             return
         self.send({"status": "ok"}, etag=False)
-
-
-def _uuid_ref(value: str) -> uuid.UUID:
-    """A path id; anything but a UUID names nothing (404), as a name in the path is not part of the API."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFoundError(f"nothing found at id {value[:40]!r}") from None
 
 
 _ID = r"([^/]+)"

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -19,12 +18,6 @@ from typing import Any
 import pytest
 
 JUPYTER = [sys.executable, "-m", "jupyter"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> tuple[int, Any]:
@@ -41,8 +34,8 @@ def _call(url: str, method: str = "GET", body: Any = None, token: str | None = N
 
 
 @pytest.fixture
-def server(tmp_path: Path, db_url: str) -> Iterator[str]:
-    port = _free_port()
+def server(tmp_path: Path, db_url: str, free_port: int) -> Iterator[str]:
+    port = free_port
     env = {**os.environ, "SOCRATES_DATABASE_URL": db_url}
     cmd = [*JUPYTER, "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={tmp_path}",
            f"--IdentityProvider.token={secrets.token_hex(16)}", "--ServerApp.allow_unauthenticated_access=False"]

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 _STYLE = "font-family: var(--jp-ui-font-family, sans-serif); line-height: 1.4"
 
 
-def _label(category: str) -> str:
+def category_label(category: str) -> str:
+    """The display name of a category (the code itself if unknown)."""
     info = CATEGORY_INFO.get(category)
     return info.label if info else category
 
@@ -34,7 +35,7 @@ def question_html(q: "QuestionView") -> str:
     """The question with its category and why it matters."""
     badge = "follow-up · " if q.is_probe else ""
     return (
-        f'<div style="{_STYLE}"><div><small>{badge}{escape(_label(q.category))} · question {q.seq}</small></div>'
+        f'<div style="{_STYLE}"><div><small>{badge}{escape(category_label(q.category))} · question {q.seq}</small></div>'
         f"<div><b>{escape(q.text)}</b></div><div><small><i>Why it matters:</i> {escape(q.why)}</small></div></div>"
     )
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb.errors import SocratesError
 from socrates_nb.notebook import display
 from socrates_nb.quality.maturity import Maturity
@@ -66,10 +65,6 @@ def _attempt(error_html: widgets.HTML, *steps: Callable[[], object]) -> None:
     error_html.value = f'<div style="{_ERROR_STYLE}">⚠ {escape(message)}</div>' if message else ""
 
 
-def _label(category: str) -> str:
-    return CATEGORY_INFO[category].label
-
-
 # --- HTML fragments -------------------------------------------------------------------------------
 
 
@@ -79,7 +74,7 @@ def _items_html(items: Sequence[ItemView] | None) -> str:
     if not items:
         return "<small>Your last answer produced no items.</small>"
     rows = "".join(
-        f"<li><b>{escape(i.ref)}</b> <small>[{escape(_label(i.category))}]</small> {escape(i.text)}</li>" for i in items
+        f"<li><b>{escape(i.ref)}</b> <small>[{escape(display.category_label(i.category))}]</small> {escape(i.text)}</li>" for i in items
     )
     return f"<b>From your last answer</b><ul>{rows}</ul>"
 
@@ -191,7 +186,7 @@ class SessionForm(widgets.VBox):
         for category, coverage in maturity.coverage.items():
             if category not in self.category_bars:
                 self.category_bars[category] = widgets.FloatProgress(
-                    min=0.0, max=100.0, description=_label(category), style={"description_width": "8em"},
+                    min=0.0, max=100.0, description=display.category_label(category), style={"description_width": "8em"},
                     layout=widgets.Layout(height="14px"),
                 ).add_class("snb-category")
             self.category_bars[category].value = round(coverage * 100, 1)

@@ -285,6 +285,9 @@ class Specification:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
     def __repr__(self) -> str:
         return (
             f"<Specification {self.view.project.name!r} items={len(self.items)} "

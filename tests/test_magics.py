@@ -86,3 +86,15 @@ def test_unload_removes_the_magics(shell: InteractiveShell) -> None:
     assert "socrates" not in shell.magics_manager.magics["line"]
     shell.run_line_magic("load_ext", "socrates_nb")  # the fixture unloads again
     assert "socrates" in shell.magics_manager.magics["line"]
+
+
+def test_connect_without_a_url_opens_the_embedded_database(
+    shell: InteractiveShell, tmp_path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+) -> None:
+    monkeypatch.setenv("SOCRATES_DATA_DIR", str(tmp_path / "data"))
+    workspace = shell.run_line_magic("socrates", "connect --user dora")
+    assert workspace.user.username == "dora"
+    assert workspace.db.url.database == str(tmp_path / "data" / "socrates.db")
+    shell.run_line_magic("socrates", "project new Embedded")
+    with snb.connect(user="dora") as ws:  # the same default file, from another connection
+        assert [p.name for p in ws.projects().items] == ["Embedded"]

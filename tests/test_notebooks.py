@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
 import papermill as pm
 import pytest
+import yaml
 
 import socrates_nb as snb
 
@@ -34,6 +36,9 @@ def test_notebook_outputs_match_nbval(name: str, tmp_path: Path) -> None:
     code = [c for c in stored.cells if c.cell_type == "code"]
     assert code and all(c.outputs for c in code), "every code cell keeps its outputs (refresh: scripts/run_notebooks.py)"
     assert stored.metadata.kernelspec.name == "python3"
+    # the kernel is the one installed into the project's venv (by ipykernel, with `make test`)
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert Path(spec.resource_dir).is_relative_to(Path(sys.prefix)), spec.resource_dir
     result = _nbval(name, tmp_path, scratch_copy(tmp_path))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert f"{len(code)} passed" in result.stdout
@@ -62,8 +67,13 @@ def _run_batch_notebook(tmp_path: Path, db_url: str, answers: Path) -> Path:
     return out
 
 
-def test_batch_notebook_runs_with_parameters(tmp_path: Path, db_url: str) -> None:
-    executed = nbformat.read(_run_batch_notebook(tmp_path, db_url, ANSWERS), as_version=4)
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_batch_notebook_runs_with_parameters(tmp_path: Path, db_url: str, fmt: str) -> None:
+    answers = ANSWERS
+    if fmt == "json":  # the same answers as a JSON file
+        answers = tmp_path / "answers.json"
+        answers.write_text(json.dumps(yaml.safe_load(ANSWERS.read_text("utf-8"))), encoding="utf-8")
+    executed = nbformat.read(_run_batch_notebook(tmp_path, db_url, answers), as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "Payments (papermill)" in injected[0].source
 

@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 DEMO_PROJECT := Payments API (demo)
 OUT    ?= out
 
-.PHONY: demo test bench notebooks chromium clean
+.PHONY: demo test bench notebooks clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "socrates_nb needs Python >= 3.11; set PYTHON=python3.11")'
@@ -32,22 +32,24 @@ demo: $(VENV)/.installed
 	$(BIN)/socrates spec export "$(DEMO_PROJECT)" --format md -o $(OUT)/payments_api.md
 	$(BIN)/socrates spec export "$(DEMO_PROJECT)" --format json -o $(OUT)/payments_api.json
 
-# Debian's Chromium for tests/test_browser.py (run as root, or with sudo); when it cannot be
-# installed the browser test is skipped with that reason.
+# Debian packages (run as root, or with sudo): Chromium for tests/test_browser.py, wrk for
+# benchmarks/bench_http.py; a test that needs one that cannot be installed is skipped with that reason.
 APT := DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo -n) apt-get -y -q
-chromium:
-	@test -x /usr/bin/chromium || { $(APT) install chromium >/dev/null || { $(APT) update >/dev/null && \
-		$(APT) install chromium >/dev/null; }; } || echo "chromium could not be installed: the browser test will be skipped"
+apt-%:
+	@command -v $* >/dev/null || { $(APT) install $* >/dev/null || { $(APT) update >/dev/null && \
+		$(APT) install $* >/dev/null; }; } || echo "$* could not be installed: the tests needing it will be skipped"
 
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev apt-chromium apt-wrk
 	$(PY) -m pytest --cov=socrates_nb --cov-report=term-missing:skip-covered -q
 
 # Re-execute the example notebooks and store their outputs (compared by nbval in the tests).
 notebooks: $(VENV)/.installed-dev
 	$(PY) scripts/run_notebooks.py
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed apt-wrk
 	$(PY) benchmarks/bench_answer_turn.py
+	$(PY) benchmarks/bench_analytics.py
+	$(PY) benchmarks/bench_http.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .coverage .coverage.* .pytest_cache

@@ -65,6 +65,6 @@ DEFAULT_TEMPLATE = "generic"
 def get_template(name: str) -> Template:
     """Return the template called ``name``; an unknown name raises a ValidationError listing the valid ones."""
     templates = _load()
-    if name not in templates:
+    if not isinstance(name, str) or name not in templates:  # a list or dict from JSON is not hashable
         raise ValidationError(f"unknown template {name!r}; valid templates: {', '.join(templates)}")
     return templates[name]

@@ -102,6 +102,8 @@ BAD_PROJECTS: list[tuple[dict, str]] = [
         "unknown template 'web_api'; valid templates: generic, web-api, web-app, mobile-app, data-pipeline, ml-model, cli-tool",
     ),
     ({"name": "Shop", "template": ""}, "unknown template ''; valid templates: " + ", ".join(snb.TEMPLATES)),
+    # from a JSON body (found by schemathesis: a dict was a 500)
+    ({"name": "Shop", "template": {}}, "unknown template {}; valid templates: " + ", ".join(snb.TEMPLATES)),
     ]
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,15 +17,30 @@ POSTGRES_ENV = "SOCRATES_TEST_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize(("script", "args", "keys"), [
-    ("bench_answer_turn.py", ["--sizes", "10", "--turns", "3"], {"results"}),
-    ("bench_analytics.py", ["--items", "400", "--repeat", "1"], {"b_over_c", "a_plus_b_over_c"}),
-])
-def test_benchmark_runs(script: str, args: list[str], keys: set[str], db_url: str) -> None:
+def run_benchmark(script: str, args: list[str], db_url: str) -> dict[str, Any]:
+    """Run a benchmark on the test's backend and return its JSON report."""
     # on PostgreSQL a benchmark makes (and drops) its own schema in the server's database
     url = os.environ[POSTGRES_ENV] if db_url.startswith("postgresql") else db_url
     cmd = [sys.executable, str(ROOT / "benchmarks" / script), *args, "--url", url, "--json", "-"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(("script", "args", "keys"), [
+    ("bench_answer_turn.py", ["--sizes", "10", "--turns", "3"], {"results"}),
+    ("bench_analytics.py", ["--items", "400", "--repeat", "1"], {"b_over_c", "a_plus_b_over_c"}),
+])
+def test_benchmark_runs(script: str, args: list[str], keys: set[str], db_url: str) -> None:
+    report = run_benchmark(script, args, db_url)
     assert keys <= set(report), sorted(report)
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make test installs Debian's wrk)")
+def test_http_benchmark_runs(db_url: str) -> None:
+    report = run_benchmark("bench_http.py", ["--rows", "300", "--duration", "1", "--concurrency", "1,4"], db_url)
+    rows = {(r["scenario"], r["concurrency"]): r for r in report["results"]}
+    assert set(rows) == {(s, c) for s in ("bare", "projects_uncached", "projects_cached", "answers") for c in (1, 4)}
+    for row in rows.values():
+        assert row["rps"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"] and row["non_2xx"] == 0, row
+        assert row["ratio_to_bare"] == round(row["rps"] / rows[("bare", row["concurrency"])]["rps"], 3)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, insert
 
 from socrates_nb.engine.offline.probing import MEASURED_CATEGORIES
+from socrates_nb.services.projects import recount_projects
 from socrates_nb.storage import models
 from socrates_nb.workspace import Project, Workspace
 
@@ -145,8 +146,9 @@ def list_statements(ws: Workspace, **kwargs: Any) -> list[tuple[str, Any]]:
     ws.cache.clear()
     with capture(ws) as seen:
         ws.projects(**kwargs)
-    sql = [(s, p) for s, p in seen if "FROM projects" in s]
-    assert len(sql) == 2, sql  # the count and the page
+    sql = [(s, p) for s, p in seen if "FROM project" in s]
+    assert len(sql) == 2, sql  # the total and the page
+    assert "FROM project_counts" in sql[0][0], sql  # the kept counts: no count of the rows
     return sql
 
 
@@ -164,6 +166,7 @@ def fill_projects(ws: Workspace, users: list[uuid.UUID], per_user: int) -> None:
     ]
     with ws.db.write() as orm:
         orm.execute(insert(models.Project), rows)
+    recount_projects(ws.db)
 
 
 def sqlite_plan(ws: Workspace, statement: str, parameters: Any) -> str:
@@ -188,8 +191,9 @@ def test_sqlite_project_list_uses_its_index_without_sorting(ws: Workspace, other
         assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
         assert "SCAN projects" not in plan, plan
-        count_plan = sqlite_plan(ws, *count_sql)
-        assert "SCAN projects" not in count_plan and "SEARCH projects USING COVERING INDEX" in count_plan, count_plan
+        if not analyzed:  # with statistics of a 4-row table SQLite rightly prefers a scan
+            count_plan = sqlite_plan(ws, *count_sql)
+            assert "SCAN" not in count_plan and "SEARCH project_counts USING" in count_plan, count_plan
     page = ws.projects(status="archived", limit=5)
     assert page.total == 100 and all(p.status == "archived" for p in page.items)
 

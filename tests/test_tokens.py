@@ -422,3 +422,15 @@ def test_settings_refuse_bad_values(kwargs: dict[str, Any], message: str) -> Non
     with pytest.raises(ConfigError) as err:
         AuthSettings(**kwargs)
     assert err.value.message.startswith(message)
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    one = signer(ttl_s=60)
+    token = one.issue("user-1")
+    assert one.decode(token)["sub"] == "user-1"  # verified once, then remembered
+    assert one.decode(token)["sub"] == "user-1"
+    later = time.time() + 60 + LEEWAY_S + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(UnauthorizedError) as err:
+        one.decode(token)
+    assert err.value.message == EXPIRED_ACCESS

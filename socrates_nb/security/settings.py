@@ -1,4 +1,4 @@
-"""Authentication settings: signing key, issuer and audience, token lifetimes, password cost."""
+"""Authentication settings: signing key, issuer and audience, token lifetimes, password cost, rate limits."""
 
 from __future__ import annotations
 
@@ -14,18 +14,24 @@ from socrates_nb.security.passwords import DEFAULT_SCRYPT_N
 JWT_SECRET_ENV = "SOCRATES_JWT_SECRET"
 ACCESS_TTL_ENV = "SOCRATES_ACCESS_TTL"
 REFRESH_TTL_ENV = "SOCRATES_REFRESH_TTL"
+LOGIN_MAX_FAILURES_ENV = "SOCRATES_LOGIN_MAX_FAILURES"
+LOGIN_WINDOW_ENV = "SOCRATES_LOGIN_WINDOW"
+REGISTER_MAX_ENV = "SOCRATES_REGISTER_MAX"
+REGISTER_WINDOW_ENV = "SOCRATES_REGISTER_WINDOW"
 KEY_FILE_NAME = "jwt.key"
 # the HMAC algorithms and their minimum key sizes (the hash size, RFC 7518 section 3.2)
 ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
 MAX_ACCESS_TTL_S = 86_400
 MAX_REFRESH_TTL_S = 366 * 86_400
 MAX_SCRYPT_N = 2**20
+MAX_LIMIT_WINDOW_S = 86_400
+MAX_LIMIT_COUNT = 100_000
 
 
-def _seconds(value: object, name: str, maximum: int, shown: str | None = None) -> int:
+def _whole(value: object, name: str, maximum: int, unit: str = "seconds", shown: str | None = None) -> int:
     if type(value) is not int or not 1 <= value <= maximum:
         got = repr(shown if shown is not None else value)
-        raise ConfigError(f"{name}: expected a whole number of seconds from 1 to {maximum:,}, got {got}")
+        raise ConfigError(f"{name}: expected a whole number of {unit} from 1 to {maximum:,}, got {got}")
     return value
 
 
@@ -34,7 +40,9 @@ class AuthSettings:
     """How tokens are signed and how long they live; checked when made (ConfigError).
 
     ``secret`` signs the tokens; without it the key is read from ``key_file``
-    (default ``data_dir()/jwt.key``), which is generated on first use.
+    (default ``data_dir()/jwt.key``), which is generated on first use. Logins fail at most
+    ``login_max_failures`` times per ``login_window_s`` per account and per client address;
+    a client address may try ``register_max`` registrations per ``register_window_s``.
     """
 
     secret: bytes | None = field(default=None, repr=False)
@@ -45,6 +53,10 @@ class AuthSettings:
     access_ttl_s: int = 900
     refresh_ttl_s: int = 14 * 86_400
     scrypt_n: int = DEFAULT_SCRYPT_N
+    login_max_failures: int = 10
+    login_window_s: int = 900
+    register_max: int = 20
+    register_window_s: int = 3600
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -60,8 +72,12 @@ class AuthSettings:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{name}: expected non-empty text, got {value!r}")
-        _seconds(self.access_ttl_s, "access_ttl_s", MAX_ACCESS_TTL_S)
-        _seconds(self.refresh_ttl_s, "refresh_ttl_s", MAX_REFRESH_TTL_S)
+        _whole(self.access_ttl_s, "access_ttl_s", MAX_ACCESS_TTL_S)
+        _whole(self.refresh_ttl_s, "refresh_ttl_s", MAX_REFRESH_TTL_S)
+        _whole(self.login_max_failures, "login_max_failures", MAX_LIMIT_COUNT, "failures")
+        _whole(self.login_window_s, "login_window_s", MAX_LIMIT_WINDOW_S)
+        _whole(self.register_max, "register_max", MAX_LIMIT_COUNT, "registrations")
+        _whole(self.register_window_s, "register_window_s", MAX_LIMIT_WINDOW_S)
         n = self.scrypt_n
         if type(n) is not int or not 2 <= n <= MAX_SCRYPT_N or n & (n - 1):
             raise ConfigError(f"scrypt_n: expected a power of two from 2 to {MAX_SCRYPT_N:,}, got {n!r}")
@@ -73,15 +89,24 @@ class AuthSettings:
 
     @classmethod
     def from_env(cls) -> "AuthSettings":
-        """Defaults, overridden by ``SOCRATES_JWT_SECRET``, ``SOCRATES_ACCESS_TTL`` and ``SOCRATES_REFRESH_TTL``."""
+        """Defaults, overridden by the environment.
+
+        ``SOCRATES_JWT_SECRET``, ``SOCRATES_ACCESS_TTL``, ``SOCRATES_REFRESH_TTL`` and the rate limits
+        ``SOCRATES_LOGIN_MAX_FAILURES``, ``SOCRATES_LOGIN_WINDOW``, ``SOCRATES_REGISTER_MAX``,
+        ``SOCRATES_REGISTER_WINDOW``.
+        """
         secret_raw = os.environ.get(JWT_SECRET_ENV)
         secret = secret_raw.encode("utf-8") if secret_raw else None
         if secret is not None and len(secret) < ALGORITHMS["HS256"]:
             raise ConfigError(f"{JWT_SECRET_ENV}: must be at least {ALGORITHMS['HS256']} bytes long")
         return cls(
             secret=secret,
-            access_ttl_s=_env_seconds(ACCESS_TTL_ENV, 900, MAX_ACCESS_TTL_S),
-            refresh_ttl_s=_env_seconds(REFRESH_TTL_ENV, 14 * 86_400, MAX_REFRESH_TTL_S),
+            access_ttl_s=_env_whole(ACCESS_TTL_ENV, cls.access_ttl_s, MAX_ACCESS_TTL_S),
+            refresh_ttl_s=_env_whole(REFRESH_TTL_ENV, cls.refresh_ttl_s, MAX_REFRESH_TTL_S),
+            login_max_failures=_env_whole(LOGIN_MAX_FAILURES_ENV, cls.login_max_failures, MAX_LIMIT_COUNT, "failures"),
+            login_window_s=_env_whole(LOGIN_WINDOW_ENV, cls.login_window_s, MAX_LIMIT_WINDOW_S),
+            register_max=_env_whole(REGISTER_MAX_ENV, cls.register_max, MAX_LIMIT_COUNT, "registrations"),
+            register_window_s=_env_whole(REGISTER_WINDOW_ENV, cls.register_window_s, MAX_LIMIT_WINDOW_S),
         )
 
     def signing_key(self) -> bytes:
@@ -91,9 +116,9 @@ class AuthSettings:
         return load_or_create_key(self.key_file or data_dir() / KEY_FILE_NAME, self.min_key_bytes)
 
 
-def _env_seconds(name: str, default: int, maximum: int) -> int:
+def _env_whole(name: str, default: int, maximum: int, unit: str = "seconds") -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     value = int(raw) if raw.isascii() and raw.isdigit() else 0
-    return _seconds(value, name, maximum, shown=raw)
+    return _whole(value, name, maximum, unit, shown=raw)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 import jwt
+from cachetools import TTLCache
 
 from socrates_nb.errors import UnauthorizedError
 
@@ -23,6 +26,8 @@ MAX_JTI_CHARS = 64  # the length of revoked_tokens.jti
 INVALID_ACCESS = "invalid access token"
 EXPIRED_ACCESS = "access token expired"
 _REQUIRED = ["exp", "iat", "nbf", "jti", "iss", "aud", "sub", "typ"]
+VERIFIED_CACHE_SIZE = 10_000
+VERIFIED_CACHE_TTL_S = 60
 
 
 class TokenSigner:
@@ -34,6 +39,10 @@ class TokenSigner:
         self._issuer = issuer
         self._audience = audience
         self.ttl_s = ttl_s
+        # token -> claims of a signature already verified: a client sends the same token with
+        # every request, and verifying it again costs more than the rest of a cached read
+        self._verified: TTLCache[str, Mapping[str, Any]] = TTLCache(VERIFIED_CACHE_SIZE, VERIFIED_CACHE_TTL_S)
+        self._lock = threading.Lock()
 
     def issue(self, subject: str) -> str:
         """A new access token for ``subject``, valid from now for ``ttl_s`` seconds."""
@@ -50,10 +59,29 @@ class TokenSigner:
         }
         return jwt.encode(claims, self._key, algorithm=self._algorithm)
 
-    def decode(self, token: str) -> dict[str, Any]:
-        """The claims of a valid access token; UnauthorizedError for anything else."""
+    def decode(self, token: str) -> Mapping[str, Any]:
+        """The claims of a valid access token; UnauthorizedError for anything else.
+
+        A token verified in the last minute is not verified again, but its ``exp`` and
+        ``nbf`` are checked against the clock on every call.
+        """
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise UnauthorizedError(INVALID_ACCESS)
+        with self._lock:
+            claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            with self._lock:
+                self._verified[token] = claims
+        now = time.time()
+        if claims["exp"] <= now - LEEWAY_S:
+            raise UnauthorizedError(EXPIRED_ACCESS)
+        if claims["nbf"] > now + LEEWAY_S:
+            raise UnauthorizedError(INVALID_ACCESS)
+        return claims
+
+    def _verify(self, token: str) -> Mapping[str, Any]:
+        """Signature, algorithm, audience, issuer, times and claim types, checked by PyJWT and here."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -78,7 +106,7 @@ class TokenSigner:
             or claims["iat"] > time.time() + LEEWAY_S
         ):
             raise UnauthorizedError(INVALID_ACCESS)
-        return claims
+        return MappingProxyType(claims)
 
 
 def new_refresh_token() -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int, Unicode
+from traitlets import Int, List, TraitError, Unicode, validate
 
 from socrates_nb.cache import ReadCache
 from socrates_nb.config import Settings
@@ -20,6 +23,37 @@ from socrates_nb.storage.migrate import ensure_schema
 API_PREFIX = "socrates/api/v1"
 """Where the routes live, under the server's ``base_url``."""
 
+CORS_ORIGINS_ENV = "SOCRATES_CORS_ORIGINS"
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+
+AUTH_TRAITS = {
+    "access_token_ttl": "access_ttl_s",
+    "refresh_token_ttl": "refresh_ttl_s",
+    "login_max_failures": "login_max_failures",
+    "login_window": "login_window_s",
+    "register_max": "register_max",
+    "register_window": "register_window_s",
+}
+"""Traits of ``SocratesApp`` that override an ``AuthSettings`` field when set (else the env default holds)."""
+
+
+def cors_origin(value: str) -> str:
+    """An origin as browsers send it (``https://app.example.com``, lower case); TraitError otherwise."""
+    origin = value.strip().lower().rstrip("/")
+    if not _ORIGIN.fullmatch(origin):
+        raise TraitError(f"not a CORS origin: {value!r} (expected scheme://host[:port], no wildcard, no path)")
+    return origin
+
+
+def _optional_int(description: str) -> Int:
+    """A config trait that overrides an environment default only when set."""
+    return Int(None, allow_none=True, help=description).tag(config=True)
+
+
+def cors_origins_from_env() -> frozenset[str]:
+    """The origins listed in ``$SOCRATES_CORS_ORIGINS`` (comma-separated)."""
+    return frozenset(cors_origin(o) for o in os.environ.get(CORS_ORIGINS_ENV, "").split(",") if o.strip())
+
 
 @dataclass(frozen=True)
 class ApiContext:
@@ -31,6 +65,7 @@ class ApiContext:
     sessions: SessionService
     specs: SpecService
     max_body_bytes: int
+    cors_origins: frozenset[str] = frozenset()
 
 
 class SocratesApp(ExtensionApp):
@@ -42,14 +77,29 @@ class SocratesApp(ExtensionApp):
     database_url = Unicode(
         "", help="SQLAlchemy URL of the database (default: $SOCRATES_DATABASE_URL, else the embedded SQLite file)"
     ).tag(config=True)
-    access_token_ttl = Int(
-        None, allow_none=True, help="access-token lifetime in seconds (default: $SOCRATES_ACCESS_TTL or 900)"
-    ).tag(config=True)
-    refresh_token_ttl = Int(
-        None, allow_none=True,
-        help="refresh-token lifetime in seconds (default: $SOCRATES_REFRESH_TTL or 1209600, 14 days)",
-    ).tag(config=True)
+    access_token_ttl = _optional_int("access-token lifetime in seconds (default: $SOCRATES_ACCESS_TTL or 900)")
+    refresh_token_ttl = _optional_int(
+        "refresh-token lifetime in seconds (default: $SOCRATES_REFRESH_TTL or 1209600, 14 days)"
+    )
+    login_max_failures = _optional_int(
+        "failed logins allowed per account and per client address in login_window "
+        "(default: $SOCRATES_LOGIN_MAX_FAILURES or 10)"
+    )
+    login_window = _optional_int("login failure window in seconds (default: $SOCRATES_LOGIN_WINDOW or 900)")
+    register_max = _optional_int(
+        "registrations allowed per client address in register_window (default: $SOCRATES_REGISTER_MAX or 20)"
+    )
+    register_window = _optional_int("registration window in seconds (default: $SOCRATES_REGISTER_WINDOW or 3600)")
     max_body_bytes = Int(1024 * 1024, help="largest accepted request body, in bytes").tag(config=True)
+    cors_origins = List(
+        Unicode(),
+        help="origins (scheme://host[:port]) whose pages may call the API from a browser; others are refused "
+             "and never reflected (default: $SOCRATES_CORS_ORIGINS, comma-separated, else none)",
+    ).tag(config=True)
+
+    @validate("cors_origins")
+    def _valid_origins(self, proposal: Any) -> list[str]:
+        return [cors_origin(value) for value in proposal["value"]]
 
     def initialize_settings(self) -> None:
         """Open the database (creating its schema when new) and build the services."""
@@ -57,16 +107,13 @@ class SocratesApp(ExtensionApp):
         db = Database(settings.database_url)
         ensure_schema(db)
         cache = ReadCache(maxsize=settings.cache_size, ttl=settings.cache_ttl)
-        env = AuthSettings.from_env()
-        auth_settings = replace(
-            env,
-            access_ttl_s=env.access_ttl_s if self.access_token_ttl is None else self.access_token_ttl,
-            refresh_ttl_s=env.refresh_ttl_s if self.refresh_token_ttl is None else self.refresh_token_ttl,
-        )
-        auth = AuthService(db, auth_settings)
+        overrides = {field: getattr(self, trait) for trait, field in AUTH_TRAITS.items()
+                     if getattr(self, trait) is not None}
+        auth = AuthService(db, replace(AuthSettings.from_env(), **overrides))
         self.settings["socrates"] = ApiContext(
             db=db, auth=auth, projects=ProjectService(db, cache), sessions=SessionService(db, cache),
             specs=SpecService(db, cache), max_body_bytes=self.max_body_bytes,
+            cors_origins=frozenset(self.cors_origins) or cors_origins_from_env(),
         )
 
     def initialize_handlers(self) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import json
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlparse
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler
@@ -32,10 +33,10 @@ from socrates_nb.errors import (
 from socrates_nb.server.app import ApiContext
 from socrates_nb.services.views import Actor
 
-METHODS = ("get", "post", "put", "patch", "delete")
+METHODS = ("get", "post", "put", "patch", "delete", "options")
 GZIP_MIN_BYTES = 1024
 JSON_TYPE = "application/json; charset=UTF-8"
-_CODES_BY_STATUS = {
+CODES_BY_STATUS = {
     400: "bad_request", 405: "method_not_allowed", 503: "unavailable",  # tornado's own, not ours
     **{e.http_status: e.code for e in (
         ValidationError, UnauthorizedError, ForbiddenError, NotFoundError, ConflictError, PreconditionFailedError,
@@ -62,6 +63,40 @@ class BaseHandler(APIHandler):
 
     # --- request checks ---------------------------------------------------------------------
 
+    # --- CORS: only SocratesApp.cors_origins, never Jupyter's allow_origin ---------------------
+
+    def allowed_origin(self) -> str | None:
+        """The request's Origin when it is listed in ``cors_origins``."""
+        origin = (self.request.headers.get("Origin") or "").lower()
+        return origin if origin in self.api.cors_origins else None
+
+    def check_origin(self, origin_to_satisfy_tornado: str = "") -> bool:
+        """Same-origin and script requests pass; a cross-origin one only from a listed origin."""
+        origin = self.request.headers.get("Origin")
+        if origin is None or self.allowed_origin():
+            return True
+        return urlparse(origin.lower()).netloc == self.request.headers.get("Host", "").lower()
+
+    def set_cors_headers(self) -> None:
+        """Reflect a listed Origin only; bearer clients send no cookies, so no credentials."""
+        self.clear_header("Access-Control-Allow-Origin")
+        self.clear_header("Access-Control-Allow-Credentials")
+        self.add_header("Vary", "Origin")
+        origin = self.allowed_origin()
+        if origin:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers", "ETag, Location, Retry-After")
+
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        """A CORS preflight: the methods and headers a listed origin may use (nothing for others)."""
+        self.set_cors_headers()
+        if self.allowed_origin():
+            self.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+            self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match")
+            self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        self.finish()
+
     def check_xsrf_cookie(self) -> None:
         """Bearer clients carry no cookies, so no XSRF token either; cookie-carrying requests are checked."""
         if not self.request.headers.get("Cookie"):
@@ -69,6 +104,8 @@ class BaseHandler(APIHandler):
         return super().check_xsrf_cookie()
 
     async def prepare(self) -> None:  # type: ignore[override]
+        if not self.check_origin():  # Jupyter's own check would answer a bare 404
+            raise ForbiddenError("cross-origin request from an origin not in SocratesApp.cors_origins")
         await super().prepare()
         if len(self.request.body or b"") > self.api.max_body_bytes:
             raise PayloadTooLargeError(f"request body over {self.api.max_body_bytes} bytes")
@@ -115,11 +152,22 @@ class BaseHandler(APIHandler):
         """Write ``payload`` as JSON; GETs carry a strong ETag and answer ``If-None-Match`` with 304."""
         self.send_bytes(json_bytes(payload), JSON_TYPE, status, etag)
 
-    def send_bytes(self, body: bytes, content_type: str, status: int = 200, etag: bool = True) -> None:
+    def send_view(self, view: Any, wrap: str | None = None) -> None:
+        """Write a service view (``{wrap: view}`` when ``wrap`` is given) as JSON with its ETag.
+
+        Views are immutable and the services cache them, so a view's body and ETag are
+        encoded once and reused while the view is served from the cache.
+        """
+        body, tag = encoded_view(view, wrap)
+        self.send_bytes(body, JSON_TYPE, tag=tag)
+
+    def send_bytes(
+        self, body: bytes, content_type: str, status: int = 200, etag: bool = True, tag: str | None = None
+    ) -> None:
         """Write a body; gzip it when it is over 1 KB and the client accepts gzip."""
         self.set_status(status)
         if etag and self.request.method == "GET":
-            tag = etag_of(body)
+            tag = tag or etag_of(body)
             self.set_header("ETag", tag)
             if tag in parse_etags(self.request.headers.get("If-None-Match", "")):
                 self.set_status(304)
@@ -147,7 +195,7 @@ class BaseHandler(APIHandler):
                 self.set_header("Retry-After", str(exc.retry_after))
         elif isinstance(exc, web.HTTPError):
             status = exc.status_code
-            code = _CODES_BY_STATUS.get(status, "error")
+            code = CODES_BY_STATUS.get(status, "error")
             message = exc.log_message or HTTPStatus(status).phrase
             if exc.args[1:]:
                 message = message % exc.args[1:]
@@ -168,6 +216,21 @@ class BaseHandler(APIHandler):
 def json_bytes(payload: Any) -> bytes:
     """The one JSON encoding of response bodies (compact, UTF-8)."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encoded_view(view: Any, wrap: str | None = None) -> tuple[bytes, str]:
+    """The JSON body of a view and its ETag, encoded once per view object.
+
+    Views are frozen dataclasses, so the memo kept in the instance's ``__dict__`` is not a
+    field: it changes neither equality nor hashing, and it lives as long as the view.
+    """
+    memo = f"_encoded_{wrap}"
+    found = view.__dict__.get(memo)
+    if found is None:
+        payload = view.to_dict()
+        body = json_bytes({wrap: payload} if wrap else payload)
+        found = view.__dict__[memo] = (body, etag_of(body))
+    return found
 
 
 def etag_of(body: bytes) -> str:

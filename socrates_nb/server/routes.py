@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from socrates_nb.errors import PreconditionFailedError, ValidationError
 from socrates_nb.export import render
-from socrates_nb.server.base import BaseHandler, etag_of, json_bytes, parse_etags
+from socrates_nb.server.base import JSON_TYPE, BaseHandler, encoded_view, parse_etags
 from socrates_nb.services.validation import parse_uuid
 from socrates_nb.templates import DEFAULT_TEMPLATE
 
@@ -34,7 +34,9 @@ class RegisterHandler(BaseHandler):
 
     def post(self) -> None:
         body = self.json_body({"username", "password", "email"}, {"username", "password"})
-        user = self.api.auth.register(body["username"], body["password"], body.get("email"))
+        user = self.api.auth.register(
+            body["username"], body["password"], body.get("email"), client=self.request.remote_ip
+        )
         self.send({"user": user.to_dict()}, status=201)
 
 
@@ -43,7 +45,8 @@ class LoginHandler(BaseHandler):
 
     def post(self) -> None:
         body = self.json_body({"username", "password", "otp"}, {"username", "password"})
-        self.send(self.api.auth.login(body["username"], body["password"], body.get("otp")).to_dict(), etag=False)
+        pair = self.api.auth.login(body["username"], body["password"], body.get("otp"), client=self.request.remote_ip)
+        self.send(pair.to_dict(), etag=False)
 
 
 class RefreshHandler(BaseHandler):
@@ -75,9 +78,11 @@ class ProjectsHandler(BaseHandler):
         page = self.api.projects.list(
             self.actor, status=self.query("status") or None, offset=_int(self, "offset", 0), limit=_int(self, "limit", 20)
         )
+        if not fields:
+            self.send_view(page)
+            return
         payload = page.to_dict()
-        if fields:
-            payload["items"] = [{k: item[k] for k in fields} for item in payload["items"]]
+        payload["items"] = [{k: item[k] for k in fields} for item in payload["items"]]
         self.send(payload)
 
     def _fields(self) -> list[str]:
@@ -105,8 +110,7 @@ class ProjectHandler(BaseHandler):
         if include not in (None, "", "sessions"):
             raise ValidationError(f"include must be 'sessions', not {include[:40]!r}")
         pid = parse_uuid(project_id, "project")
-        view = self.api.projects.get(self.actor, pid, include_sessions=include == "sessions")
-        self.send({"project": view.to_dict()})
+        self.send_view(self.api.projects.get(self.actor, pid, include_sessions=include == "sessions"), "project")
 
     def patch(self, project_id: str) -> None:
         body = self.json_body({"name", "description", "status"})
@@ -115,15 +119,16 @@ class ProjectHandler(BaseHandler):
         if_match = self.request.headers.get("If-Match")
         if if_match is not None:
             current = self.api.projects.get(self.actor, pid)
-            if if_match.strip() != "*" and etag_of(json_bytes({"project": current.to_dict()})) not in parse_etags(if_match):
+            if if_match.strip() != "*" and encoded_view(current, "project")[1] not in parse_etags(if_match):
                 raise PreconditionFailedError("the project changed since that ETag: GET it again")
             expected = current.version
         view = self.api.projects.update(
             self.actor, pid, name=body.get("name"), description=body.get("description"),
             status=body.get("status"), expected_version=expected,
         )
-        self.set_header("ETag", etag_of(json_bytes({"project": view.to_dict()})))
-        self.send({"project": view.to_dict()}, etag=False)
+        body, tag = encoded_view(view, "project")
+        self.set_header("ETag", tag)
+        self.send_bytes(body, JSON_TYPE, etag=False)
 
     def delete(self, project_id: str) -> None:
         self.api.projects.delete(self.actor, parse_uuid(project_id, "project"))
@@ -206,6 +211,15 @@ class HealthHandler(BaseHandler):
         self.send({"status": "ok"}, etag=False)
 
 
+class OpenApiHandler(BaseHandler):
+    public = True
+
+    def get(self) -> None:
+        from socrates_nb.server.openapi import document  # it describes this module's routes, so imports it
+
+        self.send(document(self.base_url))
+
+
 _ID = r"([^/]+)"
 ROUTES: list[tuple[str, Any]] = [
     ("auth/register", RegisterHandler),
@@ -224,4 +238,5 @@ ROUTES: list[tuple[str, Any]] = [
     (f"sessions/{_ID}/answers", AnswersHandler),
     (f"sessions/{_ID}/complete", CompleteHandler),
     ("health", HealthHandler),
+    ("openapi.json", OpenApiHandler),
 ]

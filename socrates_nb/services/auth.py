@@ -13,16 +13,15 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from types import MappingProxyType
 from typing import Any, Mapping
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.errors import ConflictError, MfaRequiredError, UnauthorizedError, ValidationError
 from socrates_nb.security.passwords import PasswordHasher, check_new_password, check_password
+from socrates_nb.security.ratelimit import RateLimiter, client_address
 from socrates_nb.security.settings import AuthSettings
 from socrates_nb.security.tokens import INVALID_ACCESS, TokenSigner, hash_refresh_token, new_refresh_token
 from socrates_nb.services.accounts import USERNAME_RE, check_username
@@ -34,10 +33,17 @@ __all__ = ["AuthService", "AuthSettings", "Authenticated", "TokenPair", "UserVie
 
 INVALID_LOGIN = "invalid username or password"
 INVALID_REFRESH = "invalid or expired refresh token"
+LOGIN_LIMITED = "too many failed logins: try again later"
+REGISTER_LIMITED = "too many registrations from this address: try again later"
 MAX_EMAIL_CHARS = 254
 MAX_REFRESH_TOKEN_CHARS = 256
 MAX_OTP_CHARS = 64
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+")
+_ACTOR_QUERY = select(
+    User.username, User.role, User.is_active,
+    select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists().label("revoked"),
+).where(User.id == bindparam("user_id"))
+"""The user behind an access token and whether the token was revoked (built once: it runs per request)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def _email(value: object) -> str | None:
 
 
 class AuthService:
-    """The account and token rules every door uses (the REST extension maps its errors to 401/409/422)."""
+    """The account and token rules every door uses (the REST extension maps its errors to 401/409/422/429)."""
 
     def __init__(self, db: Database, settings: AuthSettings) -> None:
         self.db = db
@@ -79,12 +85,24 @@ class AuthService:
             audience=settings.audience,
             ttl_s=settings.access_ttl_s,
         )
+        self.limiter = RateLimiter(db)
 
-    def register(self, username: str, password: str, email: str | None = None) -> UserView:
-        """Create an account; ConflictError if the username is taken, ValidationError for bad input."""
+    def register(
+        self, username: str, password: str, email: str | None = None, client: str | None = None
+    ) -> UserView:
+        """Create an account; ConflictError if the username is taken, ValidationError for bad input.
+
+        ``client`` is the caller's address: each well-formed attempt from it counts, taken or
+        not, and past ``settings.register_max`` per ``register_window_s`` it is refused with
+        RateLimitedError. Without ``client`` (CLI, notebooks) there is no limit.
+        """
         username = check_username(_text(username, "username"))
         password = check_new_password(password)
         email = _email(email)
+        if client is not None:
+            buckets = [f"register:client:{client_address(client)}"]
+            self.limiter.check(buckets, self.settings.register_max, REGISTER_LIMITED)
+            self.limiter.hit(buckets, self.settings.register_window_s)
         password_hash = self._hasher.hash(password)
 
         def work(orm: OrmSession) -> UserView:
@@ -103,31 +121,30 @@ class AuthService:
         except IntegrityError:  # registered concurrently by another process
             raise ConflictError(f"username {username!r} is taken") from None
 
-    def login(self, username: str, password: str, otp: str | None = None) -> TokenPair:
-        """A new token pair for the right password; the same UnauthorizedError for any wrong detail."""
+    def login(self, username: str, password: str, otp: str | None = None, client: str | None = None) -> TokenPair:
+        """A new token pair for the right password; the same UnauthorizedError for any wrong detail.
+
+        Failures are counted per account (also for unknown usernames) and, when ``client``
+        (the caller's address) is given, per client address; while either holds
+        ``settings.login_max_failures`` failures of the last ``login_window_s`` seconds, every
+        login there is refused with RateLimitedError before any password is checked. A
+        success clears the account's failures, not the address's.
+        """
         username = _text(username, "username")
         password = check_password(password)
         if otp is not None and len(_text(otp, "otp")) > MAX_OTP_CHARS:
             raise ValidationError(f"otp must be at most {MAX_OTP_CHARS} characters long")
-        row = None
-        if USERNAME_RE.fullmatch(username):
-            with self.db.read() as orm:
-                row = orm.execute(
-                    select(User.id, User.is_active, User.password_hash, MfaSecret.enabled)
-                    .outerjoin(MfaSecret, MfaSecret.user_id == User.id)
-                    .where(User.username == username)
-                ).one_or_none()
-        if row is None or row.password_hash is None:
-            self._hasher.verify_dummy(password)  # an unknown user costs what a wrong password costs
-            raise UnauthorizedError(INVALID_LOGIN)
-        if not self._hasher.verify(password, row.password_hash) or not row.is_active:
-            raise UnauthorizedError(INVALID_LOGIN)
-        if row.enabled:
-            if otp is None:
-                raise MfaRequiredError("a one-time code is required")
-            # TOTP verification arrives with the security issue (#6)
-            raise UnauthorizedError("invalid one-time code")
-        user_id, stored_hash = row.id, row.password_hash
+        account = f"login:account:{username.strip().casefold()}"
+        buckets = [account] if client is None else [account, f"login:client:{client_address(client)}"]
+        self.limiter.check(buckets, self.settings.login_max_failures, LOGIN_LIMITED)
+        try:
+            user_id, stored_hash = self._verify(username, password, otp)
+        except MfaRequiredError:  # the password was right: not a failure
+            raise
+        except UnauthorizedError:
+            self.limiter.hit(buckets, self.settings.login_window_s)
+            raise
+        self.limiter.clear(account)
         rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(stored_hash) else None
         refresh_token = new_refresh_token()
         now = utcnow()
@@ -148,6 +165,28 @@ class AuthService:
         except IntegrityError:  # the user was deleted meanwhile
             raise UnauthorizedError(INVALID_LOGIN) from None
         return self._pair(user_id, refresh_token)
+
+    def _verify(self, username: str, password: str, otp: str | None) -> tuple[uuid.UUID, str]:
+        """The user id and stored hash for the right credentials; UnauthorizedError otherwise."""
+        row = None
+        if USERNAME_RE.fullmatch(username):
+            with self.db.read() as orm:
+                row = orm.execute(
+                    select(User.id, User.is_active, User.password_hash, MfaSecret.enabled)
+                    .outerjoin(MfaSecret, MfaSecret.user_id == User.id)
+                    .where(User.username == username)
+                ).one_or_none()
+        if row is None or row.password_hash is None:
+            self._hasher.verify_dummy(password)  # an unknown user costs what a wrong password costs
+            raise UnauthorizedError(INVALID_LOGIN)
+        if not self._hasher.verify(password, row.password_hash) or not row.is_active:
+            raise UnauthorizedError(INVALID_LOGIN)
+        if row.enabled:
+            if otp is None:
+                raise MfaRequiredError("a one-time code is required")
+            # TOTP verification arrives with the security issue (#6)
+            raise UnauthorizedError("invalid one-time code")
+        return row.id, row.password_hash
 
     def refresh(self, refresh_token: str) -> TokenPair:
         """A new pair for a valid refresh token, which dies; a used one revokes its whole family."""
@@ -198,12 +237,11 @@ class AuthService:
         jti = auth.claims["jti"]
         expires_at = datetime.fromtimestamp(auth.claims["exp"], timezone.utc)
         now = utcnow()
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
 
         def work(orm: OrmSession) -> None:
             orm.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))  # expired: refused anyway
             orm.execute(
-                dialect.insert(RevokedToken).values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
+                self.db.upsert(RevokedToken).values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
             )
             if token_hash is not None:
                 family = orm.scalar(
@@ -223,16 +261,13 @@ class AuthService:
             user_id = uuid.UUID(claims["sub"])
         except (TypeError, ValueError):
             raise UnauthorizedError(INVALID_ACCESS) from None
-        revoked = select(RevokedToken.jti).where(RevokedToken.jti == claims["jti"]).exists()
-        with self.db.read() as orm:
-            row = orm.execute(
-                select(User.username, User.role, User.is_active, revoked.label("revoked")).where(User.id == user_id)
-            ).one_or_none()
+        with self.db.read_rows(single_statement=True) as conn:  # Core, not the ORM: this runs on every request
+            row = conn.execute(_ACTOR_QUERY, {"user_id": user_id, "jti": claims["jti"]}).one_or_none()
         if row is None or not row.is_active:
             raise UnauthorizedError(INVALID_ACCESS)
         if row.revoked:
             raise UnauthorizedError("access token revoked")
-        return Authenticated(Actor(user_id, row.username, row.role), MappingProxyType(claims))
+        return Authenticated(Actor(user_id, row.username, row.role), claims)
 
     def me(self, actor: Actor) -> UserView:
         """The actor's account."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from dataclasses import fields
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import selectinload
@@ -23,6 +26,47 @@ from socrates_nb.services.views import Actor, Page, ProjectView
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
 from socrates_nb.templates import DEFAULT_TEMPLATE, get_template
+
+
+_VIEW_COLUMNS = tuple(
+    getattr(models.Project, f.name) for f in fields(ProjectView) if f.name != "sessions"
+)
+"""The project columns a ProjectView holds, in its field order."""
+
+
+def _page_of(query: Select[Any]) -> Select[Any]:
+    """Newest first, from ``:offset``, at most ``:limit`` rows."""
+    order = (models.Project.created_at.desc(), models.Project.id.desc())
+    return query.order_by(*order).offset(bindparam("offset")).limit(bindparam("limit"))
+
+
+@functools.cache
+def _list_statements(by_status: bool) -> tuple[Select[Any], Select[Any]]:
+    """The total (from the kept counts, not a count of the rows) and the page of a project list.
+
+    Built once per shape: statement construction costs more than running them.
+    """
+    counted, listed = models.ProjectCount, models.Project
+    count_where = [counted.user_id == bindparam("user_id")]
+    page_where = [listed.user_id == bindparam("user_id")]
+    if by_status:
+        count_where.append(counted.status == bindparam("status"))
+        page_where.append(listed.status == bindparam("status"))
+    count = select(func.coalesce(func.sum(counted.n), 0)).where(*count_where)
+    return count, _page_of(select(*_VIEW_COLUMNS).where(*page_where))
+
+
+def recount_projects(db: Database) -> None:
+    """Recompute every kept project count from the project rows (after a bulk load that bypassed the service)."""
+    table = models.ProjectCount.__table__
+    with db.write() as orm:
+        orm.execute(table.delete())
+        orm.execute(table.insert().from_select(
+            ["user_id", "status", "n"],
+            select(models.Project.user_id, models.Project.status, func.count()).group_by(
+                models.Project.user_id, models.Project.status
+            ),
+        ))
 
 
 class ProjectService:
@@ -44,6 +88,7 @@ class ProjectService:
             row = models.Project(id=uuid.uuid4(), user_id=actor.id, name=name, description=description, template=template)
             orm.add(row)
             orm.flush()
+            self._count(orm, actor.id, row.status, +1)
             return ProjectView.of(row)
 
         try:
@@ -83,6 +128,9 @@ class ProjectService:
                 select(models.Project.id).where(models.Project.user_id == actor.id, models.Project.name == changes["name"])
             ):
                 raise ConflictError(f"a project named {changes['name']!r} already exists")
+            if changes.get("status", row.status) != row.status:
+                self._count(orm, actor.id, row.status, -1)
+                self._count(orm, actor.id, changes["status"], +1)
             for field, value in changes.items():
                 setattr(row, field, value)
             row.version += 1
@@ -100,7 +148,9 @@ class ProjectService:
         """Delete the actor's project with its sessions, answers, items and conflicts."""
 
         def work(orm: OrmSession) -> None:
-            orm.delete(owned_project(orm, actor, ref, lock=True))
+            row = owned_project(orm, actor, ref, lock=True)
+            self._count(orm, actor.id, row.status, -1)
+            orm.delete(row)
 
         self.db.run_write(work)
         self.cache.invalidate(actor.id)
@@ -120,21 +170,19 @@ class ProjectService:
             name_contains = clean_text(name_contains, "name_contains", MAX_NAME_CHARS, allow_empty=True) or None
 
         def load() -> Page[ProjectView]:
-            with self.db.read() as orm:
-                where = [models.Project.user_id == actor.id]
+            params = {"user_id": actor.id, "status": status, "offset": offset, "limit": limit}
+            if name_contains is None:
+                count, page = _list_statements(status is not None)
+            else:  # a search: count the matching rows
+                where = [models.Project.user_id == actor.id, models.Project.name.icontains(name_contains, autoescape=True)]
                 if status is not None:
                     where.append(models.Project.status == status)
-                if name_contains is not None:
-                    where.append(models.Project.name.icontains(name_contains, autoescape=True))
-                total = orm.scalar(select(func.count()).select_from(models.Project).where(*where)) or 0
-                rows = orm.scalars(
-                    select(models.Project)
-                    .where(*where)
-                    .order_by(models.Project.created_at.desc(), models.Project.id.desc())
-                    .offset(offset)
-                    .limit(limit)
-                ).all()
-                return Page(tuple(ProjectView.of(r) for r in rows), total, offset, limit)
+                count = select(func.count()).select_from(models.Project).where(*where)
+                page = _page_of(select(*_VIEW_COLUMNS).where(*where))
+            with self.db.read_rows() as conn:  # Core, not the ORM: the list is the busiest read
+                total = conn.scalar(count, params)
+                rows = conn.execute(page, params).all()
+            return Page(tuple(ProjectView(*r) for r in rows), int(total or 0), offset, limit)
 
         return self.cache.get_or_load((actor.id, "projects", status, offset, limit, name_contains), load)
 
@@ -148,3 +196,12 @@ class ProjectService:
                 return ProjectView.of(row, with_sessions=include_sessions)
 
         return self.cache.get_or_load((actor.id, "project", str(ref), include_sessions), load)
+
+    def _count(self, orm: OrmSession, user_id: uuid.UUID, status: str, delta: int) -> None:
+        """Move the user's kept count of projects in ``status`` by ``delta`` (same transaction as the change)."""
+        table = models.ProjectCount
+        orm.execute(
+            self.db.upsert(table)
+            .values(user_id=user_id, status=status, n=delta)
+            .on_conflict_do_update(index_elements=[table.user_id, table.status], set_={"n": table.n + delta})
+        )

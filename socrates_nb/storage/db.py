@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as OrmSession
@@ -27,6 +28,7 @@ T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "socrates_write"
+_STATEMENT_OPTION = "socrates_single_statement"
 _LOCKED_RETRIES = 5
 
 
@@ -71,9 +73,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(_WRITE_OPTION):
+        options = conn.get_execution_options()
+        if options.get(_WRITE_OPTION):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
+        elif not options.get(_STATEMENT_OPTION):
             conn.exec_driver_sql("BEGIN")
 
 
@@ -94,6 +97,11 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        # SQLite: no BEGIN (the driver is in autocommit mode, see _on_begin); PostgreSQL: autocommit,
+        # which spares the ROLLBACK round trip (setting it is local to psycopg)
+        self._statement_engine = self.engine.execution_options(
+            **({_STATEMENT_OPTION: True} if self.dialect == "sqlite" else {"isolation_level": "AUTOCOMMIT"})
+        )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
@@ -110,6 +118,20 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def read_rows(self, single_statement: bool = False) -> Iterator[Connection]:
+        """A read-only Core connection (rolled back at the end): the fast path of hot reads.
+
+        ``single_statement`` skips the transaction (autocommit): one statement is consistent on
+        its own, and this saves a BEGIN and a ROLLBACK, which cost as much as a small query.
+        """
+        with (self._statement_engine if single_statement else self.engine).connect() as conn:
+            yield conn
+
+    def upsert(self, table: Any) -> Any:
+        """An ``INSERT`` of this dialect, which offers ``on_conflict_do_update`` / ``_do_nothing``."""
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
 
     @contextmanager
     def write(self) -> Iterator[OrmSession]:

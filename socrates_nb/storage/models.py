@@ -115,6 +115,15 @@ class Project(Base):
     )
 
 
+class ProjectCount(Base):
+    """How many projects a user has in each status (kept by ProjectService; a page's total)."""
+
+    __tablename__ = "project_counts"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class Session(Base):
     __tablename__ = "sessions"
     __table_args__ = (Index("ix_sessions_project_created", "project_id", "created_at"),)
@@ -244,6 +253,16 @@ class RefreshToken(Base):
 class RevokedToken(Base):
     __tablename__ = "revoked_tokens"
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RateLimitHit(Base):
+    """One counted attempt in a rate-limit bucket, until it leaves the window (security/ratelimit.py)."""
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index("ix_rate_limit_hits_bucket_expires", "bucket", "expires_at"),)
+    id: Mapped[uuid.UUID] = _pk()
+    bucket: Mapped[str] = mapped_column(String(64))  # SHA-256 hex of the bucket name
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,3 +62,40 @@ def user(api: Api) -> Callable[..., Awaitable[str]]:
         return json.loads(r.body)["access_token"]
 
     return make
+
+
+@contextmanager
+def _jupyter_server(root: Path, db_url: str, port: int) -> Iterator[str]:
+    """A ``jupyter server`` process on 127.0.0.1:``port`` with socrates_nb on ``db_url``; yields the API's URL."""
+    cmd = [sys.executable, "-m", "jupyter", "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+           f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={secrets.token_hex(16)}",
+           "--ServerApp.allow_unauthenticated_access=False"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log_path = root / "server.log"
+    base = f"http://127.0.0.1:{port}/socrates/api/v1"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env={**os.environ, "SOCRATES_DATABASE_URL": db_url}, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, log_path.read_text(errors="replace")[-3000:]
+                try:
+                    with urllib.request.urlopen(f"{base}/health", timeout=10) as response:  # noqa: S310 (local)
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()  # SIGTERM: jupyter_server asks for confirmation on SIGINT
+            proc.wait(timeout=30)
+
+
+@pytest.fixture
+def serve(tmp_path: Path, free_port: int) -> Iterator[Callable[[str], str]]:
+    """``base = serve(db_url)``: starts a real ``jupyter server`` (stopped after the test); returns the API's URL."""
+    with ExitStack() as stack:
+        yield lambda db_url: stack.enter_context(_jupyter_server(tmp_path, db_url, free_port))

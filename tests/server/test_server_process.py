@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -34,32 +30,8 @@ def _call(url: str, method: str = "GET", body: Any = None, token: str | None = N
 
 
 @pytest.fixture
-def server(tmp_path: Path, db_url: str, free_port: int) -> Iterator[str]:
-    port = free_port
-    env = {**os.environ, "SOCRATES_DATABASE_URL": db_url}
-    cmd = [*JUPYTER, "server", "--no-browser", f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={tmp_path}",
-           f"--IdentityProvider.token={secrets.token_hex(16)}", "--ServerApp.allow_unauthenticated_access=False"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}/socrates/api/v1"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log_path.read_text(errors="replace")[-3000:]
-                try:
-                    if _call(f"{base}/health")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.3)
-            yield base
-        finally:
-            proc.terminate()  # SIGTERM: jupyter_server asks for confirmation on SIGINT
-            proc.wait(timeout=30)
+def server(serve: Callable[[str], str], db_url: str) -> str:
+    return serve(db_url)
 
 
 def test_extension_is_enabled_by_pip_install() -> None:

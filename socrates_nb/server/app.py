@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int, List, TraitError, Unicode, validate
+from traitlets import Bool, Int, List, TraitError, Unicode, validate
 
 from socrates_nb.cache import ReadCache
 from socrates_nb.config import Settings
@@ -25,6 +25,7 @@ API_PREFIX = "socrates/api/v1"
 
 CORS_ORIGINS_ENV = "SOCRATES_CORS_ORIGINS"
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+_HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
 
 AUTH_TRAITS = {
     "access_token_ttl": "access_ttl_s",
@@ -65,6 +66,9 @@ class ApiContext:
     sessions: SessionService
     specs: SpecService
     max_body_bytes: int
+    trusted_hosts: frozenset[str] = frozenset()
+    require_https: bool = False
+    hsts_max_age: int = 0
     cors_origins: frozenset[str] = frozenset()
 
 
@@ -97,6 +101,30 @@ class SocratesApp(ExtensionApp):
              "and never reflected (default: $SOCRATES_CORS_ORIGINS, comma-separated, else none)",
     ).tag(config=True)
 
+    trusted_hosts = List(
+        Unicode(), help="host names the API answers for (the Host header); others get 403 (default: any)"
+    ).tag(config=True)
+    require_https = Bool(
+        False, help="redirect plain-HTTP requests to HTTPS with 308 (behind a TLS proxy, set ServerApp.trust_xheaders)"
+    ).tag(config=True)
+    hsts_max_age = Int(
+        0, help="when > 0, HTTPS responses carry Strict-Transport-Security with this max-age in seconds"
+    ).tag(config=True)
+
+    @validate("trusted_hosts")
+    def _valid_hosts(self, proposal: Any) -> list[str]:
+        hosts = [h.strip().lower() for h in proposal["value"]]
+        bad = [h for h in hosts if not _HOST.fullmatch(h)]
+        if bad:
+            raise TraitError(f"not a host name: {bad[0]!r} (a name or address, without scheme or port)")
+        return hosts
+
+    @validate("hsts_max_age")
+    def _valid_hsts(self, proposal: Any) -> int:
+        if not 0 <= proposal["value"] <= 2 * 365 * 86_400:
+            raise TraitError("hsts_max_age must be from 0 (off) to 63072000 (two years)")
+        return proposal["value"]
+
     @validate("cors_origins")
     def _valid_origins(self, proposal: Any) -> list[str]:
         return [cors_origin(value) for value in proposal["value"]]
@@ -114,6 +142,8 @@ class SocratesApp(ExtensionApp):
             db=db, auth=auth, projects=ProjectService(db, cache), sessions=SessionService(db, cache),
             specs=SpecService(db, cache), max_body_bytes=self.max_body_bytes,
             cors_origins=frozenset(self.cors_origins) or cors_origins_from_env(),
+            trusted_hosts=frozenset(self.trusted_hosts), require_https=self.require_https,
+            hsts_max_age=self.hsts_max_age,
         )
 
     def initialize_handlers(self) -> None:

@@ -36,6 +36,8 @@ from socrates_nb.services.views import Actor
 METHODS = ("get", "post", "put", "patch", "delete", "options")
 GZIP_MIN_BYTES = 1024
 JSON_TYPE = "application/json; charset=UTF-8"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+AUTH_PATH = "/socrates/api/v1/auth/"
 CODES_BY_STATUS = {
     400: "bad_request", 405: "method_not_allowed", 503: "unavailable",  # tornado's own, not ours
     **{e.http_status: e.code for e in (
@@ -69,6 +71,18 @@ class BaseHandler(APIHandler):
         """The request's Origin when it is listed in ``cors_origins``."""
         origin = (self.request.headers.get("Origin") or "").lower()
         return origin if origin in self.api.cors_origins else None
+
+    def check_transport(self) -> None:
+        """``trusted_hosts``: other Host headers are refused; ``require_https``: plain HTTP is redirected."""
+        host = self.request.host_name.lower()
+        if self.api.trusted_hosts and host not in self.api.trusted_hosts:
+            raise ForbiddenError("this host name is not served here (SocratesApp.trusted_hosts)")
+        if self.api.require_https and self.request.protocol != "https":
+            # 308 keeps the method and body; a client that sent a token over HTTP should rotate it
+            self.set_status(308)
+            self.set_header("Location", f"https://{self.request.host}{self.request.uri}")
+            self.finish()
+            raise web.Finish()
 
     def check_origin(self, origin_to_satisfy_tornado: str = "") -> bool:
         """Same-origin and script requests pass; a cross-origin one only from a listed origin."""
@@ -104,6 +118,7 @@ class BaseHandler(APIHandler):
         return super().check_xsrf_cookie()
 
     async def prepare(self) -> None:  # type: ignore[override]
+        self.check_transport()
         if not self.check_origin():  # Jupyter's own check would answer a bare 404
             raise ForbiddenError("cross-origin request from an origin not in SocratesApp.cors_origins")
         await super().prepare()
@@ -144,9 +159,20 @@ class BaseHandler(APIHandler):
 
     # --- responses ---------------------------------------------------------------------------
 
+    @property
+    def content_security_policy(self) -> str:
+        """JSON only: nothing may load, and no page may frame a response."""
+        return API_CSP
+
     def set_default_headers(self) -> None:
-        super().set_default_headers()
-        self.set_header("Cache-Control", "private, no-cache")
+        super().set_default_headers()  # Jupyter's: X-Content-Type-Options: nosniff, its settings' headers, CSP
+        self.set_header("X-Content-Type-Options", "nosniff")  # even if ServerApp's headers setting says otherwise
+        self.set_header("Referrer-Policy", "no-referrer")
+        # user data may be kept but must be revalidated; credentials and tokens are never stored
+        self.set_header("Cache-Control", "no-store" if AUTH_PATH in self.request.path else "private, no-cache")
+        api = self.settings.get("socrates")
+        if api is not None and api.hsts_max_age and self.request.protocol == "https":
+            self.set_header("Strict-Transport-Security", f"max-age={api.hsts_max_age}; includeSubDomains")
 
     def send(self, payload: Any, status: int = 200, etag: bool = True) -> None:
         """Write ``payload`` as JSON; GETs carry a strong ETag and answer ``If-None-Match`` with 304."""

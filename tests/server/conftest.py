@@ -39,7 +39,7 @@ def api(jp_fetch: Callable[..., Awaitable[Any]]) -> Api:
                    raw: bytes | None = None, headers: dict[str, str] | None = None,
                    params: dict[str, str] | None = None) -> Any:
         sent = {"Authorization": f"Bearer {token}" if token else ""} | (headers or {})
-        kwargs: dict[str, Any] = {"method": method, "headers": sent, "raise_error": False}
+        kwargs: dict[str, Any] = {"method": method, "headers": sent, "raise_error": False, "follow_redirects": False}
         if method in {"POST", "PUT", "PATCH"}:
             kwargs["body"] = raw if raw is not None else json.dumps(body if body is not None else {})
         elif method == "DELETE" and raw is not None:

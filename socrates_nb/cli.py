@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -19,6 +19,10 @@ from socrates_nb.export import FORMATS
 from socrates_nb.services.views import QuestionView, TurnView
 from socrates_nb.templates import DEFAULT_TEMPLATE, TEMPLATES
 from socrates_nb.workspace import Project, Session, Workspace
+
+if TYPE_CHECKING:
+    from socrates_nb.services.auth import AuthService
+    from socrates_nb.storage.db import Database
 
 
 SKIP_COMMAND = ":skip"
@@ -287,6 +291,117 @@ def batch(project_name: str, answers_file: Path, output_dir: Path, template: str
     click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
 
 
+# --- users --------------------------------------------------------------------------------
+
+
+@cli.group()
+def user() -> None:
+    """Disable and enable accounts (an administrator's commands: they act on the database directly)."""
+
+
+def _auth() -> AuthService:
+    """The account service on the workspace's database (its settings from the SOCRATES_* variables)."""
+    from socrates_nb.security.settings import AuthSettings
+    from socrates_nb.services.auth import AuthService
+
+    return AuthService(_ws().db, AuthSettings.from_env())
+
+
+@user.command("disable")
+@click.argument("name")
+def user_disable(name: str) -> None:
+    """Disable account NAME and end all its sessions (its tokens are refused from the next request)."""
+    ended = _auth().disable_user(name)
+    click.echo(f"disabled {name}; {ended} session{'s' if ended != 1 else ''} ended")
+
+
+@user.command("enable")
+@click.argument("name")
+def user_enable(name: str) -> None:
+    """Let the disabled account NAME log in again."""
+    _auth().enable_user(name)
+    click.echo(f"enabled {name}")
+
+
+# --- master keys --------------------------------------------------------------------------
+
+ENV_ROTATION = (
+    "the master keys come from $SOCRATES_MASTER_KEY, which this command cannot change: put a new key first "
+    "in it (comma-separated, old keys after it), restart the servers, then run `socrates keys rotate "
+    "--reencrypt-only`; make a key with: python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'"
+)
+
+
+def _database() -> "Database":
+    """The database named by --db, else $SOCRATES_DATABASE_URL, else the embedded SQLite file."""
+    from socrates_nb.config import Settings
+    from socrates_nb.storage.db import Database
+
+    state = click.get_current_context().find_object(_Context)
+    assert state is not None
+    return Database(Settings.from_env(state.url).database_url)
+
+
+@cli.group()
+def keys() -> None:
+    """Manage the master keys that encrypt stored secrets (API keys, TOTP secrets)."""
+
+
+@keys.command("rotate")
+@click.option("--reencrypt-only", is_flag=True,
+              help="Add no key: re-encrypt under the newest key already listed (finishes an interrupted "
+                   "rotation, or one whose new key was put first in $SOCRATES_MASTER_KEY).")
+@click.option("--drop-old", is_flag=True,
+              help="Then remove the older keys from the key file (refused unless every secret opens with the newest).")
+def keys_rotate(reencrypt_only: bool, drop_old: bool) -> None:
+    """Add a new master key and re-encrypt every stored secret under it.
+
+    Old ciphertext keeps opening until the rotation completes (every listed key decrypts);
+    restart running servers afterwards so they encrypt with the new key too.
+    """
+    import os
+
+    from socrates_nb.config import data_dir
+    from socrates_nb.errors import ConfigError
+    from socrates_nb.security.crypto import (
+        MASTER_KEY_ENV, MASTER_KEY_FILE_NAME, SecretBox, SecretError, add_master_key, drop_old_master_keys,
+    )
+    from socrates_nb.services.api_keys import rotate_secrets, unreadable_secrets
+    from socrates_nb.storage.migrate import ensure_schema
+
+    from_env = MASTER_KEY_ENV in os.environ
+    if from_env and not reencrypt_only:
+        raise ConfigError(ENV_ROTATION)
+    key_file = data_dir() / MASTER_KEY_FILE_NAME
+    database = _database()
+    try:
+        ensure_schema(database)
+        if not reencrypt_only:
+            add_master_key(key_file)
+        box = SecretBox.load()
+        result = rotate_secrets(database, box)
+        click.echo(f"rotated {result.rotated} secrets; master keys: {box.key_count}")
+        if drop_old and box.key_count > 1:
+            left = unreadable_secrets(database, box.newest_only())
+            if left:
+                raise SecretError(
+                    f"not dropping the old master keys: {left} secret(s) do not open with the newest key alone "
+                    "(altered, or written meanwhile by a server that has not been restarted)"
+                )
+            if from_env:
+                click.echo(f"every secret opens with the newest key: remove the other {box.key_count - 1} "
+                           f"from ${MASTER_KEY_ENV}")
+            else:
+                drop_old_master_keys(key_file)
+                click.echo(f"dropped {box.key_count - 1} old master key(s); master keys: 1")
+        if result.unreadable:
+            raise SecretError(f"{result.unreadable} stored secret(s) open with no master key (altered, or their key "
+                              "is gone): left as they are")
+    finally:
+        database.dispose()
+
+
 # --- database -----------------------------------------------------------------------------
 
 
@@ -298,13 +413,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the database schema to the newest revision."""
-    from socrates_nb.config import Settings
-    from socrates_nb.storage.db import Database
     from socrates_nb.storage.migrate import upgrade
 
-    state = click.get_current_context().find_object(_Context)
-    assert state is not None
-    database = Database(Settings.from_env(state.url).database_url)
+    database = _database()
     try:
         before, after = upgrade(database)
     finally:

@@ -168,3 +168,18 @@ def first_start(urls: list[str], user: str, worker: int, barrier: Any, report: s
         except BaseException as exc:  # noqa: BLE001
             out["errors"].append(_error(exc, url))
     _write(report, out)
+
+
+def run_at_once(target: Any, args: tuple[Any, ...], workers: int, reports_dir: Path) -> list[dict[str, Any]]:
+    """Run ``target(*args, barrier, report)`` in ``workers`` spawned processes sharing one barrier; their reports."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(workers)
+    reports = [reports_dir / f"{target.__name__}-{w}.json" for w in range(workers)]
+    procs = [spawn.Process(target=target, args=(*args, barrier, str(r))) for r in reports]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    return [json.loads(r.read_text()) for r in reports]

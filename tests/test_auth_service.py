@@ -7,6 +7,7 @@ Concurrent refreshes are tested with threads and with real processes (multiproce
 
 from __future__ import annotations
 
+import base64
 import json
 import multiprocessing
 import threading
@@ -23,6 +24,7 @@ from sqlalchemy import delete, func, select, update
 import socrates_nb.security.passwords as passwords
 from socrates_nb.config import normalize_database_url
 from socrates_nb.errors import ConflictError, MfaRequiredError, UnauthorizedError, ValidationError
+from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.passwords import PasswordHasher, check_new_password, common_passwords
 from socrates_nb.services.accounts import ensure_user
 from socrates_nb.services.auth import INVALID_LOGIN, INVALID_REFRESH, Authenticated, AuthService, AuthSettings
@@ -291,8 +293,10 @@ def test_login_validates_input_before_hashing(
 
 
 def test_mfa_enabled_user_needs_an_otp(service: AuthService, ws: Workspace, bob: UserView) -> None:
+    service.mfa.clock = lambda: 59.0  # RFC 6238's first test time: the codes around it are not 123456
     with ws.db.write() as orm:
-        orm.add(models.MfaSecret(user_id=bob.id, secret_ciphertext=b"x", enabled=True))
+        secret = SecretBox.load().encrypt(base64.b32encode(b"12345678901234567890").decode())
+        orm.add(models.MfaSecret(user_id=bob.id, secret_ciphertext=secret, enabled=True))
     with pytest.raises(MfaRequiredError, match="a one-time code is required") as err:
         service.login("bob", PASSWORD)
     assert err.value.code == "mfa_required" and err.value.http_status == 401

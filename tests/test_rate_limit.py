@@ -7,6 +7,7 @@ are exact; scrypt runs with n=16 to stay fast.
 
 from __future__ import annotations
 
+import base64
 import json
 import multiprocessing
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from socrates_nb.errors import (
     UnauthorizedError,
     ValidationError,
 )
+from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.ratelimit import RateLimiter, bucket_key, client_address
 from socrates_nb.services.auth import INVALID_LOGIN, LOGIN_LIMITED, REGISTER_LIMITED, AuthService, AuthSettings
 from socrates_nb.services.views import TokenPair, UserView
@@ -178,8 +180,10 @@ def test_account_names_are_normalised_and_any_name_counts(service: AuthService, 
 
 
 def test_mfa_required_is_not_a_failure_but_a_wrong_code_is(service: AuthService, ws: Workspace, bob: UserView) -> None:
+    service.mfa.clock = lambda: 59.0  # RFC 6238's first test time: the codes around it are not 000000
     with ws.db.write() as orm:
-        orm.add(models.MfaSecret(user_id=bob.id, secret_ciphertext=b"x", enabled=True))
+        secret = SecretBox.load().encrypt(base64.b32encode(b"12345678901234567890").decode())
+        orm.add(models.MfaSecret(user_id=bob.id, secret_ciphertext=secret, enabled=True))
     for _ in range(12):
         with pytest.raises(MfaRequiredError):
             service.login("bob", PASSWORD)

@@ -46,6 +46,8 @@ class SecretBox:
         if not keys:
             raise ConfigError(f"{source}: no master key")
         self._box = MultiFernet([_fernet(k, source) for k in keys])
+        self._newest = keys[0]
+        self._source = source
         self.key_count = len(keys)
 
     @classmethod
@@ -56,6 +58,10 @@ class SecretBox:
             return cls([k for k in raw.split(",") if k.strip()], MASTER_KEY_ENV)
         path = key_file or data_dir() / MASTER_KEY_FILE_NAME
         return cls(read_master_keys(path), str(path))
+
+    def newest_only(self) -> "SecretBox":
+        """A box of the newest key alone: what decrypts once the older keys are dropped."""
+        return SecretBox([self._newest], self._source)
 
     def encrypt(self, plaintext: str) -> bytes:
         """Ciphertext of ``plaintext`` under the newest key (authenticated: tampering is detected)."""

@@ -51,6 +51,12 @@ def client_address(address: str) -> str:
     return str(ip)
 
 
+def login_buckets(username: str, client: str | None) -> list[str]:
+    """The buckets a password check counts in: the account (its name folded) and, if known, the client address."""
+    account = [f"login:account:{username.strip().casefold()}"]
+    return account if client is None else [*account, f"login:client:{client_address(client)}"]
+
+
 class RateLimiter:
     """Counts attempts per bucket in the database; ``clock`` gives the current UTC time."""
 

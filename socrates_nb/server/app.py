@@ -13,7 +13,9 @@ from traitlets import Bool, Int, List, TraitError, Unicode, validate
 from socrates_nb.cache import ReadCache
 from socrates_nb.config import Settings
 from socrates_nb.security.settings import AuthSettings
+from socrates_nb.services.api_keys import ApiKeyService
 from socrates_nb.services.auth import AuthService
+from socrates_nb.services.mfa import MfaService
 from socrates_nb.services.projects import ProjectService
 from socrates_nb.services.sessions import SessionService
 from socrates_nb.services.specs import SpecService
@@ -65,6 +67,8 @@ class ApiContext:
     projects: ProjectService
     sessions: SessionService
     specs: SpecService
+    mfa: MfaService
+    api_keys: ApiKeyService
     max_body_bytes: int
     trusted_hosts: frozenset[str] = frozenset()
     require_https: bool = False
@@ -144,6 +148,8 @@ class SocratesApp(ExtensionApp):
             cors_origins=frozenset(self.cors_origins) or cors_origins_from_env(),
             trusted_hosts=frozenset(self.trusted_hosts), require_https=self.require_https,
             hsts_max_age=self.hsts_max_age,
+            mfa=auth.mfa,
+            api_keys=ApiKeyService(db, auth.mfa.box),  # one set of master keys for every secret
         )
 
     def initialize_handlers(self) -> None:

@@ -105,7 +105,7 @@ class BaseHandler(APIHandler):
         """A CORS preflight: the methods and headers a listed origin may use (nothing for others)."""
         self.set_cors_headers()
         if self.allowed_origin():
-            self.set_header("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+            self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
             self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match")
             self.set_header("Access-Control-Max-Age", "600")
         self.set_status(204)

@@ -30,11 +30,14 @@ from socrates_nb.errors import (
 )
 from socrates_nb.export import spec_schema
 from socrates_nb.security.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+from socrates_nb.security.totp import BACKUP_CODE_COUNT
 from socrates_nb.server import routes
 from socrates_nb.server.app import API_PREFIX
 from socrates_nb.server.base import CODES_BY_STATUS, METHODS, BaseHandler
 from socrates_nb.services.accounts import USERNAME_RE
+from socrates_nb.services.api_keys import MAX_KEY_CHARS, PROVIDERS
 from socrates_nb.services.auth import MAX_EMAIL_CHARS, MAX_OTP_CHARS
+from socrates_nb.services.mfa import MAX_CODE_CHARS
 from socrates_nb.services.specs import CONFLICT_STATUSES, RESOLUTIONS
 from socrates_nb.services.validation import (
     MAX_ANSWER_CHARS,
@@ -191,6 +194,24 @@ def _schemas() -> dict[str, Schema]:
         }, ["username", "password"], examples=[EXAMPLE_ACCOUNT]),
         "Refresh": closed({"refresh_token": text()}),
         "Logout": closed({"refresh_token": text()}, []),
+        "MfaPassword": closed({"password": text(maxLength=MAX_PASSWORD_CHARS)}),
+        "MfaCode": closed({"otp": text(maxLength=MAX_CODE_CHARS)}, examples=[{"otp": "123456"}]),
+        "MfaDisable": closed(
+            {"password": text(maxLength=MAX_PASSWORD_CHARS), "otp": text(maxLength=MAX_CODE_CHARS)},
+            examples=[{"password": EXAMPLE_ACCOUNT["password"], "otp": "abcde-fghij"}],
+        ),
+        "MfaSetup": closed({
+            "secret": text(pattern="^[A-Z2-7]+$"), "otpauth_uri": text(pattern="^otpauth://totp/"),
+            "backup_codes": {"type": "array", "items": text(), "minItems": BACKUP_CODE_COUNT, "maxItems": BACKUP_CODE_COUNT},
+        }),
+        "PasswordChange": closed({
+            "current_password": text(maxLength=MAX_PASSWORD_CHARS),
+            "new_password": text(minLength=MIN_PASSWORD_CHARS, maxLength=MAX_PASSWORD_CHARS),
+        }),
+        "AuthSessionList": closed({"sessions": {"type": "array", "items": closed({
+            "id": UUID, "created_at": TIMESTAMP, "last_used_at": TIMESTAMP, "expires_at": TIMESTAMP,
+            "current": {"type": "boolean"},
+        })}}),
         "NewProject": closed(
             {"name": ref("ProjectName"), "description": ref("Description"), "template": ref("Template")}, ["name"],
             examples=[{"name": "Library app", "template": "web-app"}],
@@ -212,6 +233,15 @@ def _schemas() -> dict[str, Schema]:
             examples=[{"resolution": "merge", "text": "The API is available 99.9% of the time each month."}],
         ),
         "Empty": closed({}),
+        "Provider": {"enum": list(PROVIDERS)},
+        "ApiKeyList": closed({"api_keys": {"type": "array", "items": closed({
+            "provider": ref("Provider"), "last4": text(minLength=1, maxLength=4), "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        })}}),
+        "NewApiKey": closed(
+            {"key": text(minLength=1, maxLength=MAX_KEY_CHARS, pattern="^[!-~]+$")},
+            examples=[{"key": "sk-example-not-a-real-key-0000"}],
+        ),
     }
 
 
@@ -244,6 +274,8 @@ PARAMETERS: dict[str, Schema] = {
                "schema": {"enum": list(routes.SPEC_FORMATS), "default": "json"}},
     "ConflictStatus": {"name": "status", "in": "query", "description": "only conflicts of this status (default open)",
                        "schema": {"enum": list(CONFLICT_STATUSES), "default": "open"}},
+    "provider": {"name": "provider", "in": "path", "required": True, "schema": ref("Provider"),
+                 "description": "the LLM provider (another name is a validation_error)"},
     "IfNoneMatch": {"name": "If-None-Match", "in": "header", "schema": text(),
                     "description": "ETag(s) of a copy the client holds: 304 while it is current"},
     "IfMatch": {"name": "If-Match", "in": "header", "schema": text(),
@@ -258,8 +290,9 @@ ERROR_HEADERS: dict[type[SocratesError], tuple[str, ...]] = {RateLimitedError: (
 
 
 def _id_parameter(name: str) -> str:
-    """The parameter component of a path id (``project_id`` -> ``ProjectId``)."""
-    return name.removesuffix("_id").title() + "Id"
+    """The parameter component of a path id (``project_id`` -> ``ProjectId``), or of a path
+    parameter PARAMETERS describes (``provider``)."""
+    return name if name in PARAMETERS else name.removesuffix("_id").title() + "Id"
 
 
 def _error_response(description: str, headers: Sequence[str] = ()) -> Schema:
@@ -312,7 +345,23 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
         body="Refresh", errors=(UnauthorizedError,)),
     (routes.LogoutHandler, "post"): Operation(
         "Revoke the access token (and the refresh token's family, if given)", status=204, body="Logout"),
+    (routes.PasswordHandler, "post"): Operation(
+        "Change the password; every refresh token and this access token die, so log in again", status=204,
+        body="PasswordChange", errors=(RateLimitedError,)),
+    (routes.AuthSessionsHandler, "get"): Operation(
+        "The caller's live sessions (refresh-token families), newest first", "AuthSessionList", conditional=True),
+    (routes.AuthSessionHandler, "delete"): Operation(
+        "End one of the caller's sessions: its refresh tokens die (another user's id is 404)", status=204),
     (routes.MeHandler, "get"): Operation("The authenticated account", "UserResponse", conditional=True),
+    (routes.MfaSetupHandler, "post"): Operation(
+        "Start TOTP setup (password again): a new secret and 10 backup codes, enabled by auth/mfa/enable",
+        "MfaSetup", body="MfaPassword", errors=(ConflictError, RateLimitedError)),
+    (routes.MfaEnableHandler, "post"): Operation(
+        "Enable the pending TOTP setup with a current code from the authenticator", status=204, body="MfaCode",
+        errors=(ConflictError, RateLimitedError)),
+    (routes.MfaDisableHandler, "post"): Operation(
+        "Turn TOTP off: the password and a current code or an unused backup code", status=204, body="MfaDisable",
+        errors=(ConflictError, RateLimitedError)),
     (routes.ProjectsHandler, "get"): Operation(
         "A page of projects, newest first", "ProjectPage", parameters=("offset", "limit", "ProjectStatus", "fields"),
         conditional=True),
@@ -342,6 +391,14 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
         body="Answer", errors=(ConflictError,)),
     (routes.CompleteHandler, "post"): Operation(
         "Close the session", "SessionResponse", body="Empty", errors=(ConflictError,)),
+    (routes.ApiKeysHandler, "get"): Operation(
+        "The caller's stored provider API keys: provider and last 4 characters, never the key", "ApiKeyList",
+        conditional=True),
+    (routes.ApiKeyHandler, "put"): Operation(
+        "Store the caller's API key for a provider, encrypted (replaces the previous one)", status=204,
+        body="NewApiKey"),
+    (routes.ApiKeyHandler, "delete"): Operation(
+        "Forget the caller's API key for a provider (404 if none is stored)", status=204, errors=(ValidationError,)),
     (routes.HealthHandler, "get"): Operation(
         "Whether the database answers", "Health", other=((503, "Health", "the database does not answer"),)),
     (routes.OpenApiHandler, "get"): Operation("This document", "OpenApiDocument", conditional=True),
@@ -448,7 +505,7 @@ def build(routes_: Sequence[Route], base_url: str = "/") -> Schema:
                 **{_id_parameter(name): {
                     "name": name, "in": "path", "required": True, "schema": UUID,
                     "description": f"the {name.removesuffix('_id')}'s id (anything else, or another user's, is 404)",
-                } for name in sorted(ids)},
+                } for name in sorted(ids - set(PARAMETERS))},
             },
             "headers": HEADERS,
             "responses": {

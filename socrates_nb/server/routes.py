@@ -64,9 +64,50 @@ class LogoutHandler(BaseHandler):
         self.no_content()
 
 
+class PasswordHandler(BaseHandler):
+    def post(self) -> None:
+        body = self.json_body({"current_password", "new_password"}, {"current_password", "new_password"})
+        self.api.auth.change_password(
+            self.authenticated, body["current_password"], body["new_password"], client=self.request.remote_ip
+        )
+        self.no_content()
+
+
+class AuthSessionsHandler(BaseHandler):
+    def get(self) -> None:
+        self.send({"sessions": [s.to_dict() for s in self.api.auth.sessions(self.actor)]})
+
+
+class AuthSessionHandler(BaseHandler):
+    def delete(self, session_id: str) -> None:
+        self.api.auth.revoke_session(self.actor, session_id)
+        self.no_content()
+
+
 class MeHandler(BaseHandler):
     def get(self) -> None:
         self.send({"user": self.api.auth.me(self.actor).to_dict()})
+
+
+class MfaSetupHandler(BaseHandler):
+    def post(self) -> None:
+        body = self.json_body({"password"}, {"password"})
+        setup = self.api.mfa.setup(self.actor, body["password"], client=self.request.remote_ip)
+        self.send(setup.to_dict(), etag=False)  # Cache-Control: no-store, as on every auth/ route
+
+
+class MfaEnableHandler(BaseHandler):
+    def post(self) -> None:
+        body = self.json_body({"otp"}, {"otp"})
+        self.api.mfa.enable(self.actor, body["otp"])
+        self.no_content()
+
+
+class MfaDisableHandler(BaseHandler):
+    def post(self) -> None:
+        body = self.json_body({"password", "otp"}, {"password", "otp"})
+        self.api.mfa.disable(self.actor, body["password"], body["otp"], client=self.request.remote_ip)
+        self.no_content()
 
 
 # --- projects -------------------------------------------------------------------------------
@@ -195,6 +236,25 @@ class CompleteHandler(BaseHandler):
         self.send({"session": self.api.sessions.complete(self.actor, parse_uuid(session_id, "session")).to_dict()}, etag=False)
 
 
+# --- api keys -------------------------------------------------------------------------------
+
+
+class ApiKeysHandler(BaseHandler):
+    def get(self) -> None:
+        self.send({"api_keys": [k.to_dict() for k in self.api.api_keys.list(self.actor)]})
+
+
+class ApiKeyHandler(BaseHandler):
+    def put(self, provider: str) -> None:
+        body = self.json_body({"key"}, {"key"})
+        self.api.api_keys.put(self.actor, provider, body["key"])
+        self.no_content()
+
+    def delete(self, provider: str) -> None:
+        self.api.api_keys.delete(self.actor, provider)
+        self.no_content()
+
+
 # --- health ---------------------------------------------------------------------------------
 
 
@@ -226,7 +286,13 @@ ROUTES: list[tuple[str, Any]] = [
     ("auth/login", LoginHandler),
     ("auth/refresh", RefreshHandler),
     ("auth/logout", LogoutHandler),
+    ("auth/password", PasswordHandler),
+    ("auth/sessions", AuthSessionsHandler),
+    (f"auth/sessions/{_ID}", AuthSessionHandler),
     ("auth/me", MeHandler),
+    ("auth/mfa/setup", MfaSetupHandler),
+    ("auth/mfa/enable", MfaEnableHandler),
+    ("auth/mfa/disable", MfaDisableHandler),
     ("projects", ProjectsHandler),
     (f"projects/{_ID}", ProjectHandler),
     (f"projects/{_ID}/sessions", ProjectSessionsHandler),
@@ -237,6 +303,8 @@ ROUTES: list[tuple[str, Any]] = [
     (f"sessions/{_ID}/question", QuestionHandler),
     (f"sessions/{_ID}/answers", AnswersHandler),
     (f"sessions/{_ID}/complete", CompleteHandler),
+    ("api-keys", ApiKeysHandler),
+    (f"api-keys/{_ID}", ApiKeyHandler),
     ("health", HealthHandler),
     ("openapi.json", OpenApiHandler),
 ]

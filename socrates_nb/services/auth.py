@@ -9,30 +9,35 @@ details.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
-from socrates_nb.errors import ConflictError, MfaRequiredError, UnauthorizedError, ValidationError
+from socrates_nb.errors import ConflictError, MfaRequiredError, NotFoundError, UnauthorizedError, ValidationError
+from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.passwords import PasswordHasher, check_new_password, check_password
-from socrates_nb.security.ratelimit import RateLimiter, client_address
+from socrates_nb.security.ratelimit import RateLimiter, client_address, login_buckets
 from socrates_nb.security.settings import AuthSettings
 from socrates_nb.security.tokens import INVALID_ACCESS, TokenSigner, hash_refresh_token, new_refresh_token
 from socrates_nb.services.accounts import USERNAME_RE, check_username
-from socrates_nb.services.views import Actor, TokenPair, UserView
+from socrates_nb.services.mfa import MfaService
+from socrates_nb.services.validation import parse_uuid, shown
+from socrates_nb.services.views import Actor, LoginSessionView, TokenPair, UserView
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import MfaSecret, RefreshToken, RevokedToken, User, utcnow
 
-__all__ = ["AuthService", "AuthSettings", "Authenticated", "TokenPair", "UserView"]
+__all__ = ["AuthService", "AuthSettings", "Authenticated", "LoginSessionView", "TokenPair", "UserView"]
 
 INVALID_LOGIN = "invalid username or password"
 INVALID_REFRESH = "invalid or expired refresh token"
+WRONG_PASSWORD = "the current password is wrong"
 LOGIN_LIMITED = "too many failed logins: try again later"
 REGISTER_LIMITED = "too many registrations from this address: try again later"
 MAX_EMAIL_CHARS = 254
@@ -134,8 +139,8 @@ class AuthService:
         password = check_password(password)
         if otp is not None and len(_text(otp, "otp")) > MAX_OTP_CHARS:
             raise ValidationError(f"otp must be at most {MAX_OTP_CHARS} characters long")
-        account = f"login:account:{username.strip().casefold()}"
-        buckets = [account] if client is None else [account, f"login:client:{client_address(client)}"]
+        buckets = login_buckets(username, client)
+        account = buckets[0]
         self.limiter.check(buckets, self.settings.login_max_failures, LOGIN_LIMITED)
         try:
             user_id, stored_hash = self._verify(username, password, otp)
@@ -166,6 +171,11 @@ class AuthService:
             raise UnauthorizedError(INVALID_LOGIN) from None
         return self._pair(user_id, refresh_token)
 
+    @functools.cached_property
+    def mfa(self) -> MfaService:
+        """The accounts' TOTP second factor (built on first use: it loads the master keys)."""
+        return MfaService(self.db, self.settings, SecretBox.load())
+
     def _verify(self, username: str, password: str, otp: str | None) -> tuple[uuid.UUID, str]:
         """The user id and stored hash for the right credentials; UnauthorizedError otherwise."""
         row = None
@@ -184,8 +194,7 @@ class AuthService:
         if row.enabled:
             if otp is None:
                 raise MfaRequiredError("a one-time code is required")
-            # TOTP verification arrives with the security issue (#6)
-            raise UnauthorizedError("invalid one-time code")
+            self.mfa.verify(row.id, otp)
         return row.id, row.password_hash
 
     def refresh(self, refresh_token: str) -> TokenPair:
@@ -234,15 +243,10 @@ class AuthService:
         if not isinstance(auth, Authenticated):
             raise ValidationError(f"auth must come from authenticate(), got {type(auth).__name__}")
         token_hash = hash_refresh_token(_text(refresh_token, "refresh_token")) if refresh_token is not None else None
-        jti = auth.claims["jti"]
-        expires_at = datetime.fromtimestamp(auth.claims["exp"], timezone.utc)
         now = utcnow()
 
         def work(orm: OrmSession) -> None:
-            orm.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))  # expired: refused anyway
-            orm.execute(
-                self.db.upsert(RevokedToken).values(jti=jti, expires_at=expires_at).on_conflict_do_nothing()
-            )
+            self._revoke_access(orm, auth, now)
             if token_hash is not None:
                 family = orm.scalar(
                     select(RefreshToken.family_id).where(
@@ -301,3 +305,142 @@ class AuthService:
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
+
+    def _revoke_access(self, orm: OrmSession, auth: Authenticated, now: datetime) -> None:
+        """Refuse ``auth``'s access token from now on, in every process (and forget expired revocations)."""
+        expires_at = datetime.fromtimestamp(auth.claims["exp"], timezone.utc)
+        orm.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))  # expired: refused anyway
+        orm.execute(
+            self.db.upsert(RevokedToken).values(jti=auth.claims["jti"], expires_at=expires_at).on_conflict_do_nothing()
+        )
+
+    @staticmethod
+    def _revoke_user_families(orm: OrmSession, user_id: uuid.UUID, now: datetime) -> int:
+        """Revoke every refresh token of a user; the number of live families (sessions) this ended."""
+        live = _live_families(user_id, now).subquery()
+        ended = orm.scalar(select(func.count()).select_from(live)) or 0
+        orm.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return ended
+
+    def disable_user(self, username: str) -> int:
+        """Disable an account (an admin operation) and end all its sessions; the number of sessions ended.
+
+        Every refresh-token family is revoked, logins and refreshes are refused, and its access
+        tokens are refused from the next request (``authenticate`` checks the account).
+        NotFoundError for an unknown username.
+        """
+        return self._set_active(username, False)
+
+    def enable_user(self, username: str) -> None:
+        """Let a disabled account log in again (its old sessions stay ended); NotFoundError for an unknown username."""
+        self._set_active(username, True)
+
+    def _set_active(self, username: str, active: bool) -> int:
+        name = _text(username, "username")
+        unknown = NotFoundError(f"user {shown(name)} not found")
+        if not USERNAME_RE.fullmatch(name):  # no such name was ever registered (and NUL never reaches PostgreSQL)
+            raise unknown
+        now = utcnow()
+
+        def work(orm: OrmSession) -> int:
+            user_id = orm.scalar(
+                update(User).where(User.username == name).values(is_active=active).returning(User.id)
+            )
+            if user_id is None:
+                raise unknown
+            return 0 if active else self._revoke_user_families(orm, user_id, now)
+
+        return self.db.run_write(work)
+
+    def change_password(
+        self, auth: Authenticated, current_password: str, new_password: str, client: str | None = None
+    ) -> None:
+        """Replace the caller's password; then every refresh token of the account and ``auth``'s access token die.
+
+        ``new_password`` is checked as at registration (ValidationError). A wrong
+        ``current_password`` is UnauthorizedError and counts as a failed login of the account
+        (and of ``client``, the caller's address), so guessing is limited as at login.
+        """
+        if not isinstance(auth, Authenticated):
+            raise ValidationError(f"auth must come from authenticate(), got {type(auth).__name__}")
+        current = check_password(current_password)
+        new = check_new_password(new_password)
+        buckets = login_buckets(auth.actor.username, client)
+        account = buckets[0]
+        self.limiter.check(buckets, self.settings.login_max_failures, LOGIN_LIMITED)
+        with self.db.read() as orm:
+            stored_hash = orm.scalar(select(User.password_hash).where(User.id == auth.actor.id, User.is_active))
+        if stored_hash is None:
+            raise UnauthorizedError("unknown or disabled user")
+        if not self._hasher.verify(current, stored_hash):
+            self.limiter.hit(buckets, self.settings.login_window_s)
+            raise UnauthorizedError(WRONG_PASSWORD)
+        self.limiter.clear(account)
+        new_hash = self._hasher.hash(new)
+        now = utcnow()
+
+        def work(orm: OrmSession) -> None:
+            changed = orm.execute(
+                update(User)
+                .where(User.id == auth.actor.id, User.password_hash == stored_hash)
+                .values(password_hash=new_hash)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed != 1:
+                raise ConflictError("the password was changed meanwhile: log in again")
+            self._revoke_user_families(orm, auth.actor.id, now)
+            self._revoke_access(orm, auth, now)
+
+        self.db.run_write(work)
+
+    def sessions(self, actor: Actor) -> list[LoginSessionView]:
+        """The actor's live sessions (refresh-token families), newest first."""
+        if not isinstance(actor, Actor):
+            raise ValidationError(f"actor must be an Actor, got {type(actor).__name__}")
+        live = _live_families(actor.id, utcnow()).subquery()
+        started = (
+            select(RefreshToken.family_id, func.min(RefreshToken.created_at).label("created_at"))
+            .where(RefreshToken.user_id == actor.id)
+            .group_by(RefreshToken.family_id)
+            .subquery()
+        )
+        with self.db.read() as orm:
+            rows = orm.execute(
+                select(live.c.family_id, started.c.created_at, live.c.last_used_at, live.c.expires_at)
+                .join(started, started.c.family_id == live.c.family_id)
+                .order_by(started.c.created_at.desc(), live.c.family_id)
+            ).all()
+        return [LoginSessionView(r.family_id, r.created_at, r.last_used_at, r.expires_at) for r in rows]
+
+    def revoke_session(self, actor: Actor, session_id: object) -> None:
+        """End one of the actor's live sessions (its refresh tokens die; access tokens live out their minutes).
+
+        NotFoundError for anything else: a malformed id, an unknown or ended session, or another user's.
+        """
+        if not isinstance(actor, Actor):
+            raise ValidationError(f"actor must be an Actor, got {type(actor).__name__}")
+        family_id = parse_uuid(session_id, "session")
+        now = utcnow()
+
+        def work(orm: OrmSession) -> None:
+            live = _live_families(actor.id, now).where(RefreshToken.family_id == family_id)
+            if orm.execute(live).first() is None:
+                raise NotFoundError(f"session {family_id} not found")
+            self._revoke_family(orm, family_id, now)
+
+        self.db.run_write(work)
+
+
+def _live_families(user_id: uuid.UUID, now: datetime) -> Select[Any]:
+    """The live (unused, unrevoked, unexpired) refresh token of each of a user's live families."""
+    return select(
+        RefreshToken.family_id, RefreshToken.created_at.label("last_used_at"), RefreshToken.expires_at
+    ).where(
+        RefreshToken.user_id == user_id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > now,
+    )

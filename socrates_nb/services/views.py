@@ -348,3 +348,25 @@ class TokenPair:
             "token_type": self.token_type,
             "expires_in": self.expires_in,
         }
+
+
+@dataclass(frozen=True)
+class LoginSessionView:
+    """One live refresh-token family (a login on one device): when it began, last refreshed, and ends.
+
+    ``current`` is always false for now: an access token does not name its family, so the
+    server cannot tell which session made the request (docs/SECURITY.md).
+    """
+
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    current: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The REST shape: ``{id, created_at, last_used_at, expires_at, current}``."""
+        return {
+            "id": str(self.id), "created_at": _iso(self.created_at), "last_used_at": _iso(self.last_used_at),
+            "expires_at": _iso(self.expires_at), "current": self.current,
+        }

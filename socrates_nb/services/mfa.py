@@ -1,0 +1,219 @@
+"""Multi-factor authentication with TOTP (RFC 6238): set up, enable, disable, and check a code at login.
+
+Setting up (password required again) stores a new secret, encrypted with ``SecretBox``, and
+ten backup codes as keyed hashes, not yet enabled; enabling needs a code from the
+authenticator, which proves it holds the secret. Each TOTP time step is accepted once per
+account: ``mfa_secrets.last_used_step`` only grows, through a conditional UPDATE whose row
+count says whether this request won, so two logins with the same code (in any processes)
+cannot both pass. A backup code is burnt under a row lock (``FOR UPDATE``; SQLite's write
+transactions are serial anyway). Wrong codes count in the login rate limiter, per account.
+docs/SECURITY.md ("Two-factor login (TOTP)") has the rules.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+
+from socrates_nb.errors import ConflictError, UnauthorizedError, ValidationError
+from socrates_nb.security import totp
+from socrates_nb.security.crypto import SecretBox
+from socrates_nb.security.passwords import PasswordHasher, check_password
+from socrates_nb.security.ratelimit import RateLimiter, login_buckets
+from socrates_nb.security.settings import AuthSettings
+from socrates_nb.services.views import Actor
+from socrates_nb.storage.db import Database
+from socrates_nb.storage.models import MfaSecret, User, utcnow
+
+INVALID_CODE = "invalid one-time code"
+WRONG_PASSWORD = "wrong password"
+CODES_LIMITED = "too many wrong one-time codes: try again later"
+PASSWORD_LIMITED = "too many failed logins: try again later"
+MAX_CODE_CHARS = 64
+
+
+@dataclass(frozen=True)
+class MfaSetup:
+    """A new, not yet enabled, TOTP secret: shown once, never again."""
+
+    secret: str
+    otpauth_uri: str
+    backup_codes: list[str]
+
+    def to_dict(self) -> dict[str, object]:
+        """The REST shape: ``{secret, otpauth_uri, backup_codes}``."""
+        return {"secret": self.secret, "otpauth_uri": self.otpauth_uri, "backup_codes": list(self.backup_codes)}
+
+
+@dataclass(frozen=True)
+class _Code:
+    """A one-time code as sent: a TOTP code, or a backup code in canonical form."""
+
+    value: str
+    is_backup: bool
+
+
+def _code(value: object, backup_ok: bool = True) -> _Code:
+    if not isinstance(value, str):
+        raise ValidationError(f"otp must be text, got {type(value).__name__}")
+    if len(value) > MAX_CODE_CHARS:
+        raise ValidationError(f"otp must be at most {MAX_CODE_CHARS} characters long")
+    if totp.is_totp_code(value):
+        return _Code(value, is_backup=False)
+    backup = totp.normalized_backup_code(value) if backup_ok else None
+    if backup is None:
+        also = " or a backup code like abcde-fghij" if backup_ok else ""
+        raise ValidationError(f"otp must be a {totp.DIGITS}-digit code{also}")
+    return _Code(backup, is_backup=True)
+
+
+def _actor(value: object) -> Actor:
+    if not isinstance(value, Actor):
+        raise ValidationError(f"actor must be an Actor, got {type(value).__name__}")
+    return value
+
+
+class MfaService:
+    """TOTP second factor of the accounts; ``clock`` gives the Unix time the codes are checked at."""
+
+    def __init__(
+        self, db: Database, settings: AuthSettings, box: SecretBox, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.box = box
+        self.clock = clock
+        self.limiter = RateLimiter(db)
+        self._hasher = PasswordHasher(n=settings.scrypt_n)
+
+    def setup(self, actor: Actor, password: str, client: str | None = None) -> MfaSetup:
+        """A new secret and backup codes for the actor, replacing a setup not yet enabled.
+
+        The password is checked like a login (a wrong one counts as a failed login of the
+        account and of ``client``); ConflictError while MFA is enabled.
+        """
+        actor = _actor(actor)
+        self._check_password(actor, check_password(password), client)
+        secret = totp.new_secret()
+        codes = totp.new_backup_codes()
+        values = {
+            "secret_ciphertext": self.box.encrypt(secret), "enabled": False, "last_used_step": None,
+            "backup_code_hashes": [totp.hash_backup_code(secret, code) for code in codes],
+            "created_at": utcnow(),
+        }
+        statement = (
+            self.db.upsert(MfaSecret)
+            .values(user_id=actor.id, **values)
+            .on_conflict_do_update(index_elements=[MfaSecret.user_id], set_=values, where=MfaSecret.enabled.is_(False))
+            .returning(MfaSecret.user_id)  # no row when an enabled secret is there
+        )
+        try:
+            stored = self.db.run_write(lambda orm: orm.execute(statement).first())
+        except IntegrityError:  # the account was deleted meanwhile
+            raise UnauthorizedError("unknown or disabled user") from None
+        if stored is None:
+            raise ConflictError("MFA is already enabled: disable it before setting it up again")
+        return MfaSetup(secret, totp.provisioning_uri(secret, actor.username), codes)
+
+    def enable(self, actor: Actor, otp: str) -> None:
+        """Enable the pending setup with a current TOTP code (UnauthorizedError if wrong, counted)."""
+        actor = _actor(actor)
+        code = _code(otp, backup_ok=False)
+        state = self._enabled(actor.id)
+        if state is None:
+            raise ConflictError("no MFA setup to enable: POST auth/mfa/setup first")
+        if state:
+            raise ConflictError("MFA is already enabled")
+        self._verify(actor.id, code, enabled=False)
+
+    def disable(self, actor: Actor, password: str, otp: str, client: str | None = None) -> None:
+        """Turn MFA off and delete the secret; needs the password and a TOTP or unused backup code."""
+        actor = _actor(actor)
+        password = check_password(password)
+        code = _code(otp)
+        self._check_password(actor, password, client)
+        if not self._enabled(actor.id):
+            raise ConflictError("MFA is not enabled")
+        self._verify(actor.id, code, enabled=True)
+        self.db.run_write(lambda orm: orm.execute(delete(MfaSecret).where(MfaSecret.user_id == actor.id)))
+
+    def verify(self, user_id: uuid.UUID, otp: str) -> None:
+        """Accept a TOTP code (once) or an unused backup code (burnt) of an account with MFA enabled.
+
+        ValidationError for a code of the wrong form (not counted); UnauthorizedError for a
+        wrong, used or expired one; RateLimitedError after ``settings.login_max_failures``
+        wrong codes in ``login_window_s``.
+        """
+        if not isinstance(user_id, uuid.UUID):
+            raise ValidationError(f"user_id must be a UUID, got {type(user_id).__name__}")
+        self._verify(user_id, _code(otp), enabled=True)
+
+    def _verify(self, user_id: uuid.UUID, code: _Code, enabled: bool) -> None:
+        buckets = [f"mfa:user:{user_id}"]
+        self.limiter.check(buckets, self.settings.login_max_failures, CODES_LIMITED)
+        if not self._consume(user_id, code, enabled):
+            self.limiter.hit(buckets, self.settings.login_window_s)
+            raise UnauthorizedError(INVALID_CODE)
+        self.limiter.clear(buckets[0])
+
+    def _consume(self, user_id: uuid.UUID, code: _Code, enabled: bool) -> bool:
+        """Use ``code`` up if it is valid for the account's secret (in the state ``enabled``); whether it was.
+
+        A TOTP code also enables the secret (a no-op once enabled).
+        """
+        with self.db.read() as orm:
+            ciphertext = orm.scalar(
+                select(MfaSecret.secret_ciphertext).where(MfaSecret.user_id == user_id, MfaSecret.enabled == enabled)
+            )
+        if ciphertext is None:
+            return False
+        secret = self.box.decrypt(ciphertext)
+        mine = (MfaSecret.user_id == user_id, MfaSecret.secret_ciphertext == ciphertext)  # not replaced meanwhile
+        if not code.is_backup:
+            step = totp.matching_step(secret, code.value, self.clock())
+            if step is None:
+                return False
+            # only a step after the last used one: of concurrent requests with one code, one updates the row
+            used = (
+                update(MfaSecret)
+                .where(*mine, or_(MfaSecret.last_used_step.is_(None), MfaSecret.last_used_step < step))
+                .values(last_used_step=step, enabled=True)
+                .execution_options(synchronize_session=False)
+            )
+            return self.db.run_write(lambda orm: orm.execute(used).rowcount) == 1
+        hashed = totp.hash_backup_code(secret, code.value)
+
+        def burn(orm: OrmSession) -> bool:
+            hashes = orm.scalar(select(MfaSecret.backup_code_hashes).where(*mine).with_for_update())
+            if not hashes or hashed not in hashes:
+                return False
+            orm.execute(
+                update(MfaSecret).where(*mine).values(backup_code_hashes=[h for h in hashes if h != hashed])
+                .execution_options(synchronize_session=False)
+            )
+            return True
+
+        return self.db.run_write(burn)
+
+    def _enabled(self, user_id: uuid.UUID) -> bool | None:
+        """Whether the account's MFA is enabled; None without any setup."""
+        with self.db.read() as orm:
+            return orm.scalar(select(MfaSecret.enabled).where(MfaSecret.user_id == user_id))
+
+    def _check_password(self, actor: Actor, password: str, client: str | None) -> None:
+        """Re-authentication: the actor's password, limited and counted like a login."""
+        buckets = login_buckets(actor.username, client)
+        self.limiter.check(buckets, self.settings.login_max_failures, PASSWORD_LIMITED)
+        with self.db.read() as orm:
+            stored = orm.scalar(select(User.password_hash).where(User.id == actor.id, User.is_active.is_(True)))
+        if stored is None:
+            self._hasher.verify_dummy(password)
+        if stored is None or not self._hasher.verify(password, stored):
+            self.limiter.hit(buckets, self.settings.login_window_s)
+            raise UnauthorizedError(WRONG_PASSWORD)

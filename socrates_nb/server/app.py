@@ -18,6 +18,7 @@ from socrates_nb.services.auth import AuthService
 from socrates_nb.services.mfa import MfaService
 from socrates_nb.services.projects import ProjectService
 from socrates_nb.services.sessions import SessionService
+from socrates_nb.services.signing import SigningService
 from socrates_nb.services.specs import SpecService
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.migrate import ensure_schema
@@ -69,6 +70,7 @@ class ApiContext:
     specs: SpecService
     mfa: MfaService
     api_keys: ApiKeyService
+    signing: SigningService
     max_body_bytes: int
     trusted_hosts: frozenset[str] = frozenset()
     require_https: bool = False
@@ -150,6 +152,7 @@ class SocratesApp(ExtensionApp):
             hsts_max_age=self.hsts_max_age,
             mfa=auth.mfa,
             api_keys=ApiKeyService(db, auth.mfa.box),  # one set of master keys for every secret
+            signing=SigningService(db, auth.mfa.box, auth.mfa.reauthenticate),
         )
 
     def initialize_handlers(self) -> None:

@@ -30,6 +30,7 @@ from socrates_nb.errors import (
     UnauthorizedError,
     ValidationError,
 )
+from socrates_nb.security.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from socrates_nb.server.app import ApiContext
 from socrates_nb.services.views import Actor
 
@@ -51,6 +52,8 @@ class BaseHandler(APIHandler):
     """JSON in, JSON out, errors as ``{"error": {"code", "message"}}``; set ``public = True`` for open routes."""
 
     public = False
+    signed_methods: frozenset[str] = frozenset()
+    """Methods (lowercase) that need a signed request from a user with a signing key (services/signing.py)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -106,7 +109,10 @@ class BaseHandler(APIHandler):
         self.set_cors_headers()
         if self.allowed_origin():
             self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
-            self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match")
+            self.set_header(
+                "Access-Control-Allow-Headers",
+                f"Authorization, Content-Type, If-Match, If-None-Match, {TIMESTAMP_HEADER}, {SIGNATURE_HEADER}",
+            )
             self.set_header("Access-Control-Max-Age", "600")
         self.set_status(204)
         self.finish()
@@ -127,6 +133,12 @@ class BaseHandler(APIHandler):
         self.actor: Actor | None = None
         if not self.public and self.request.method != "OPTIONS":
             self.actor = self.authenticate()
+            if self.request.method.lower() in self.signed_methods:
+                self.api.signing.verify(
+                    self.actor, self.request.method, self.request.path,
+                    self.request.headers.get(TIMESTAMP_HEADER), self.request.headers.get(SIGNATURE_HEADER),
+                    self.request.body or b"",
+                )
 
     def authenticate(self) -> Actor:
         """The user named by the bearer token (UnauthorizedError when missing or invalid)."""

@@ -30,6 +30,7 @@ from socrates_nb.errors import (
 )
 from socrates_nb.export import spec_schema
 from socrates_nb.security.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+from socrates_nb.security.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from socrates_nb.security.totp import BACKUP_CODE_COUNT
 from socrates_nb.server import routes
 from socrates_nb.server.app import API_PREFIX
@@ -204,6 +205,7 @@ def _schemas() -> dict[str, Schema]:
             "secret": text(pattern="^[A-Z2-7]+$"), "otpauth_uri": text(pattern="^otpauth://totp/"),
             "backup_codes": {"type": "array", "items": text(), "minItems": BACKUP_CODE_COUNT, "maxItems": BACKUP_CODE_COUNT},
         }),
+        "SigningKey": closed({"secret": text(minLength=1)}),
         "PasswordChange": closed({
             "current_password": text(maxLength=MAX_PASSWORD_CHARS),
             "new_password": text(minLength=MIN_PASSWORD_CHARS, maxLength=MAX_PASSWORD_CHARS),
@@ -278,6 +280,12 @@ PARAMETERS: dict[str, Schema] = {
                  "description": "the LLM provider (another name is a validation_error)"},
     "IfNoneMatch": {"name": "If-None-Match", "in": "header", "schema": text(),
                     "description": "ETag(s) of a copy the client holds: 304 while it is current"},
+    "SignatureTimestamp": {"name": TIMESTAMP_HEADER, "in": "header", "schema": text(pattern="^[0-9]{1,12}$"),
+                           "description": "Unix seconds the request was signed at (within 5 minutes of the server's "
+                                          "clock); needed while the user has a signing key"},
+    "Signature": {"name": SIGNATURE_HEADER, "in": "header", "schema": text(pattern="^[0-9a-fA-F]{64}$"),
+                  "description": "hex HMAC-SHA256 of METHOD, path, timestamp and SHA-256 of the body under the "
+                                 "signing secret (docs/SECURITY.md); needed while the user has a signing key"},
     "IfMatch": {"name": "If-Match", "in": "header", "schema": text(),
                 "description": "the ETag the change is based on (or *): 412 if the project changed since"},
 }
@@ -362,6 +370,11 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
     (routes.MfaDisableHandler, "post"): Operation(
         "Turn TOTP off: the password and a current code or an unused backup code", status=204, body="MfaDisable",
         errors=(ConflictError, RateLimitedError)),
+    (routes.SigningKeyHandler, "post"): Operation(
+        "Create a request-signing key (password again): the secret is shown once; 409 if one exists",
+        "SigningKey", 201, "MfaPassword", errors=(ConflictError, RateLimitedError)),
+    (routes.SigningKeyHandler, "delete"): Operation(
+        "Delete the signing key (a signed request; 404 if there is none)", status=204, errors=(NotFoundError,)),
     (routes.ProjectsHandler, "get"): Operation(
         "A page of projects, newest first", "ProjectPage", parameters=("offset", "limit", "ProjectStatus", "fields"),
         conditional=True),
@@ -433,7 +446,8 @@ def _operation(
         errors.add(ValidationError)
     if op.body:
         errors.add(PayloadTooLargeError)
-    parameters = [*map(_id_parameter, ids), *op.parameters, *(("IfNoneMatch",) if op.conditional else ())]
+    signed = ("SignatureTimestamp", "Signature") if method in handler.signed_methods else ()
+    parameters = [*map(_id_parameter, ids), *op.parameters, *signed, *(("IfNoneMatch",) if op.conditional else ())]
     success: Schema = {"description": op.summary}
     if op.response:
         success["content"] = {**_json(op.response), **{media: {"schema": text()} for media in op.media}}

@@ -104,9 +104,24 @@ class MfaEnableHandler(BaseHandler):
 
 
 class MfaDisableHandler(BaseHandler):
+    signed_methods = frozenset({"post"})
+
     def post(self) -> None:
         body = self.json_body({"password", "otp"}, {"password", "otp"})
         self.api.mfa.disable(self.actor, body["password"], body["otp"], client=self.request.remote_ip)
+        self.no_content()
+
+
+class SigningKeyHandler(BaseHandler):
+    signed_methods = frozenset({"delete"})
+
+    def post(self) -> None:
+        body = self.json_body({"password"}, {"password"})
+        secret = self.api.signing.create_key(self.actor, body["password"], client=self.request.remote_ip)
+        self.send({"secret": secret}, status=201, etag=False)  # shown once; Cache-Control: no-store on auth/
+
+    def delete(self) -> None:
+        self.api.signing.delete_key(self.actor)
         self.no_content()
 
 
@@ -146,6 +161,8 @@ class ProjectsHandler(BaseHandler):
 
 
 class ProjectHandler(BaseHandler):
+    signed_methods = frozenset({"delete"})
+
     def get(self, project_id: str) -> None:
         include = self.query("include")
         if include not in (None, "", "sessions"):
@@ -245,6 +262,8 @@ class ApiKeysHandler(BaseHandler):
 
 
 class ApiKeyHandler(BaseHandler):
+    signed_methods = frozenset({"put", "delete"})
+
     def put(self, provider: str) -> None:
         body = self.json_body({"key"}, {"key"})
         self.api.api_keys.put(self.actor, provider, body["key"])
@@ -293,6 +312,7 @@ ROUTES: list[tuple[str, Any]] = [
     ("auth/mfa/setup", MfaSetupHandler),
     ("auth/mfa/enable", MfaEnableHandler),
     ("auth/mfa/disable", MfaDisableHandler),
+    ("auth/signing-key", SigningKeyHandler),
     ("projects", ProjectsHandler),
     (f"projects/{_ID}", ProjectHandler),
     (f"projects/{_ID}/sessions", ProjectSessionsHandler),

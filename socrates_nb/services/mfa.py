@@ -27,7 +27,7 @@ from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.passwords import PasswordHasher, check_password
 from socrates_nb.security.ratelimit import RateLimiter, login_buckets
 from socrates_nb.security.settings import AuthSettings
-from socrates_nb.services.views import Actor
+from socrates_nb.services.views import Actor, checked_actor
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import MfaSecret, User, utcnow
 
@@ -73,12 +73,6 @@ def _code(value: object, backup_ok: bool = True) -> _Code:
     return _Code(backup, is_backup=True)
 
 
-def _actor(value: object) -> Actor:
-    if not isinstance(value, Actor):
-        raise ValidationError(f"actor must be an Actor, got {type(value).__name__}")
-    return value
-
-
 class MfaService:
     """TOTP second factor of the accounts; ``clock`` gives the Unix time the codes are checked at."""
 
@@ -98,8 +92,8 @@ class MfaService:
         The password is checked like a login (a wrong one counts as a failed login of the
         account and of ``client``); ConflictError while MFA is enabled.
         """
-        actor = _actor(actor)
-        self._check_password(actor, check_password(password), client)
+        actor = checked_actor(actor)
+        self.reauthenticate(actor, check_password(password), client)
         secret = totp.new_secret()
         codes = totp.new_backup_codes()
         values = {
@@ -123,7 +117,7 @@ class MfaService:
 
     def enable(self, actor: Actor, otp: str) -> None:
         """Enable the pending setup with a current TOTP code (UnauthorizedError if wrong, counted)."""
-        actor = _actor(actor)
+        actor = checked_actor(actor)
         code = _code(otp, backup_ok=False)
         state = self._enabled(actor.id)
         if state is None:
@@ -134,10 +128,10 @@ class MfaService:
 
     def disable(self, actor: Actor, password: str, otp: str, client: str | None = None) -> None:
         """Turn MFA off and delete the secret; needs the password and a TOTP or unused backup code."""
-        actor = _actor(actor)
+        actor = checked_actor(actor)
         password = check_password(password)
         code = _code(otp)
-        self._check_password(actor, password, client)
+        self.reauthenticate(actor, password, client)
         if not self._enabled(actor.id):
             raise ConflictError("MFA is not enabled")
         self._verify(actor.id, code, enabled=True)
@@ -206,8 +200,8 @@ class MfaService:
         with self.db.read() as orm:
             return orm.scalar(select(MfaSecret.enabled).where(MfaSecret.user_id == user_id))
 
-    def _check_password(self, actor: Actor, password: str, client: str | None) -> None:
-        """Re-authentication: the actor's password, limited and counted like a login."""
+    def reauthenticate(self, actor: Actor, password: str, client: str | None) -> None:
+        """Re-authentication: the actor's password, limited and counted like a login (UnauthorizedError if wrong)."""
         buckets = login_buckets(actor.username, client)
         self.limiter.check(buckets, self.settings.login_max_failures, PASSWORD_LIMITED)
         with self.db.read() as orm:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from socrates_nb.errors import ValidationError
 from socrates_nb.notebook import display
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.storage import models
@@ -25,6 +26,13 @@ class Actor:
     id: uuid.UUID
     username: str
     role: str = "user"
+
+
+def checked_actor(value: object) -> Actor:
+    """``value`` if it is an Actor, else ValidationError (services check their ``actor`` argument)."""
+    if not isinstance(value, Actor):
+        raise ValidationError(f"actor must be an Actor, got {type(value).__name__}")
+    return value
 
 
 @dataclass(frozen=True)

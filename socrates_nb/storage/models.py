@@ -276,6 +276,23 @@ class MfaSecret(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class SigningKey(Base):
+    """A user's request-signing secret, encrypted with the server's SecretBox (services/signing.py)."""
+
+    __tablename__ = "signing_keys"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = _created()
+
+
+class UsedSignature(Base):
+    """A request signature already accepted, kept until its timestamp leaves the window (replay protection)."""
+
+    __tablename__ = "used_signatures"
+    signature_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 hex of the signature
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class AuditLog(Base):
     __tablename__ = "audit_logs"
     __table_args__ = (Index("ix_audit_logs_user_created", "user_id", "created_at"),)

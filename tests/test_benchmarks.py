@@ -36,10 +36,9 @@ def test_benchmark_runs(script: str, args: list[str], keys: set[str], db_url: st
     assert keys <= set(report), sorted(report)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a smoke run of the script (PostgreSQL figures: benchmarks/README.md)
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make test installs Debian's wrk)")
 def test_http_benchmark_runs(db_url: str) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("a smoke run of the script: SQLite is enough (PostgreSQL figures: benchmarks/README.md)")
     report = run_benchmark("bench_http.py", ["--rows", "300", "--duration", "1", "--concurrency", "1,4"], db_url)
     rows = {(r["scenario"], r["concurrency"]): r for r in report["results"]}
     assert set(rows) == {(s, c) for s in ("bare", "projects_uncached", "projects_cached", "answers") for c in (1, 4)}

@@ -21,9 +21,8 @@ def _kill_pooled_backends(ws: Workspace) -> int:
     return int(killed or 0)
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # a PostgreSQL-only check
 def test_an_idle_dead_connection_is_replaced_before_use(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    if ws.db.is_sqlite:
-        pytest.skip("PostgreSQL connection pool")
     ws.create_project("Kept")
     assert _kill_pooled_backends(ws) == 1
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 0.0)  # every checkout counts as idle
@@ -33,9 +32,8 @@ def test_an_idle_dead_connection_is_replaced_before_use(ws: Workspace, monkeypat
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # a PostgreSQL-only check
 def test_a_recently_used_connection_is_not_pinged(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    if ws.db.is_sqlite:
-        pytest.skip("PostgreSQL connection pool")
     ws.create_project("Kept")
     assert _kill_pooled_backends(ws) == 1
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 3600.0)

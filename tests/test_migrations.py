@@ -118,9 +118,8 @@ def test_the_migrated_schema_matches_the_model(ws: Workspace) -> None:
     assert diff == []
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a SQLite-only check
 def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(ws: Workspace) -> None:
-    if not ws.db.is_sqlite:
-        pytest.skip("SQLite pragmas")
     with ws.db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -175,10 +175,9 @@ def sqlite_plan(ws: Workspace, statement: str, parameters: Any) -> str:
     return "\n".join(r[-1] for r in rows)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a SQLite-only check
 @pytest.mark.parametrize("analyzed", [False, True], ids=["no-stats", "analyzed"])
 def test_sqlite_project_list_uses_its_index_without_sorting(ws: Workspace, other_ws: Workspace, analyzed: bool) -> None:
-    if not ws.db.is_sqlite:
-        pytest.skip("SQLite query plan")
     ws.create_project("Mine")
     fill_projects(ws, [ws.user.id, other_ws.user.id], 300)
     if analyzed:
@@ -198,9 +197,8 @@ def test_sqlite_project_list_uses_its_index_without_sorting(ws: Workspace, other
     assert page.total == 100 and all(p.status == "archived" for p in page.items)
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # a PostgreSQL-only check
 def test_postgresql_project_list_uses_its_index_without_sorting(ws: Workspace, other_ws: Workspace) -> None:
-    if ws.db.is_sqlite:
-        pytest.skip("PostgreSQL query plan")
     fill_projects(ws, [ws.user.id, other_ws.user.id], 300)
     with ws.db.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE projects")

@@ -182,4 +182,5 @@ def run_at_once(target: Any, args: tuple[Any, ...], workers: int, reports_dir: P
         proc.start()
     for proc in procs:
         proc.join(120)
+    assert [p.exitcode for p in procs] == [0] * workers, [p.exitcode for p in procs]
     return [json.loads(r.read_text()) for r in reports]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import multiprocessing
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -32,9 +31,9 @@ from socrates_nb.services.views import Actor, TokenPair, UserView
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
 from socrates_nb.workspace import Workspace
+from tests._workers import run_at_once
 
 PASSWORD = "correct horse battery staple"
-SPAWN = multiprocessing.get_context("spawn")
 
 
 @pytest.fixture
@@ -472,17 +471,7 @@ def test_concurrent_refreshes_in_processes_one_wins(
 ) -> None:
     workers, rounds = 3, 6
     tokens = [service.login("bob", PASSWORD).refresh_token for _ in range(rounds)]
-    barrier = SPAWN.Barrier(workers)
-    reports = [tmp_path / f"refresh-{w}.json" for w in range(workers)]
-    procs = [
-        SPAWN.Process(target=refresh_worker, args=(db_url, settings, tokens, barrier, str(r))) for r in reports
-    ]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(120)
-    assert [p.exitcode for p in procs] == [0] * workers
-    results = [json.loads(r.read_text()) for r in reports]
+    results = run_at_once(refresh_worker, (db_url, settings, tokens), workers, tmp_path)  # exit codes checked
     assert [r["errors"] for r in results] == [[]] * workers
     for i in range(rounds):
         assert sum(i in r["won"] for r in results) == 1, f"round {i}: {results}"

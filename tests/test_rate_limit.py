@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import multiprocessing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,11 @@ from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import RateLimitHit, utcnow
 from socrates_nb.workspace import Workspace
+from tests._workers import run_at_once
 
 PASSWORD = "correct horse battery staple"
 WRONG = "wrong horse battery staple"
 CLIENT = "203.0.113.7"
-SPAWN = multiprocessing.get_context("spawn")
 
 
 class Clock:
@@ -263,15 +262,7 @@ def test_processes_failing_at_once_lose_no_count(
 ) -> None:
     workers, attempts = 4, 25
     roomy = AuthSettings(key_file=settings.key_file, scrypt_n=16, login_max_failures=1000)
-    barrier = SPAWN.Barrier(workers)
-    reports = [tmp_path / f"fail-{w}.json" for w in range(workers)]
-    procs = [SPAWN.Process(target=failing_worker, args=(db_url, roomy, attempts, barrier, str(r))) for r in reports]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(120)
-    assert [p.exitcode for p in procs] == [0] * workers
-    results = [json.loads(r.read_text()) for r in reports]
+    results = run_at_once(failing_worker, (db_url, roomy, attempts), workers, tmp_path)  # exit codes checked
     assert [r["errors"] for r in results] == [[]] * workers
     assert sum(r["failed"] for r in results) == workers * attempts == 100
     assert hits(service.db, "login:account:bob") == hits(service.db, f"login:client:{CLIENT}") == 100

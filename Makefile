@@ -50,6 +50,7 @@ bench: $(VENV)/.installed apt-wrk
 	$(PY) benchmarks/bench_answer_turn.py
 	$(PY) benchmarks/bench_analytics.py
 	$(PY) benchmarks/bench_http.py
+	$(PY) benchmarks/bench_login_timing.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .coverage .coverage.* .pytest_cache

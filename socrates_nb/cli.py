@@ -16,6 +16,8 @@ import socrates_nb as snb
 from socrates_nb.batch import load_answers, run_batch, run_script
 from socrates_nb.errors import NotFoundError, SocratesError, ValidationError
 from socrates_nb.export import FORMATS
+from socrates_nb.security import audit
+from socrates_nb.services.accounts import ROLES
 from socrates_nb.services.views import QuestionView, TurnView
 from socrates_nb.templates import DEFAULT_TEMPLATE, TEMPLATES
 from socrates_nb.workspace import Project, Session, Workspace
@@ -66,6 +68,8 @@ def cli(ctx: click.Context, url: str | None, user: str | None) -> None:
     state = _Context(url, user)
     ctx.obj = state
     ctx.call_on_close(state.close)
+    origin = audit.request_origin(None, f"socrates-cli/{snb.__version__}")  # what the audit trail records
+    ctx.call_on_close(lambda: audit.reset_origin(origin))
 
 
 def _ws() -> Workspace:
@@ -296,7 +300,7 @@ def batch(project_name: str, answers_file: Path, output_dir: Path, template: str
 
 @cli.group()
 def user() -> None:
-    """Disable and enable accounts (an administrator's commands: they act on the database directly)."""
+    """Disable and enable accounts, set roles (an administrator's commands: they act on the database directly)."""
 
 
 def _auth() -> AuthService:
@@ -321,6 +325,43 @@ def user_enable(name: str) -> None:
     """Let the disabled account NAME log in again."""
     _auth().enable_user(name)
     click.echo(f"enabled {name}")
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+def user_role(name: str, role: str) -> None:
+    """Give account NAME the ROLE admin (reads every user's audit rows) or user."""
+    _auth().set_role(name, role)
+    click.echo(f"{name} is now {'an' if role == 'admin' else 'a'} {role}")
+
+
+# --- audit trail --------------------------------------------------------------------------
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """Read the audit trail (every user's rows: an administrator's command)."""
+
+
+@audit_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True,
+              help="JSON lines: one object per row, oldest first.")
+@click.option("--since", metavar="TIME", help="Only rows at or after TIME (ISO-8601 with a zone, e.g. 2026-11-26T09:00:00Z).")
+@click.option("--action", metavar="ACTION", help="Only rows of ACTION (e.g. auth.login_failed).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (default: stdout).")
+def audit_export(fmt: str, since: str | None, action: str | None, output: Path | None) -> None:
+    """Export the audit trail."""
+    from socrates_nb.services.audit import AuditService, check_action, check_since
+
+    action, since = check_action(action) if action else None, check_since(since) if since else None  # before any file
+    service = AuditService(_ws().db)
+    if output is None:
+        service.export(sys.stdout, action=action, since=since)
+        return
+    with output.open("w", encoding="utf-8") as out:
+        written = service.export(out, action=action, since=since)
+    click.echo(f"wrote {written} audit row{'s' if written != 1 else ''} to {output}", err=True)
 
 
 # --- master keys --------------------------------------------------------------------------

@@ -74,11 +74,6 @@ def superseded(ws: Workspace, p: Project) -> int:
         return orm.scalar(query) or 0
 
 
-def add_audit_row(ws: Workspace, action: str) -> None:
-    with ws.db.write() as orm:
-        orm.add(models.AuditLog(user_id=ws.user.id, action=action, resource_type="project", changes={"name": "x"}))
-
-
 @pytest.fixture
 def built(ws: Workspace) -> tuple[Project, list[Turn]]:
     return build(ws)
@@ -89,10 +84,9 @@ def built(ws: Workspace) -> tuple[Project, list[Turn]]:
 
 def test_views_hold_the_users_rows_with_declared_types(ws: Workspace, built: tuple[Project, list[Turn]]) -> None:
     p, turns = built
-    add_audit_row(ws, "project.create")
     with Analytics.open(ws) as a:
         assert a.row_counts == db_counts(ws, "alice")
-        assert a.row_counts["answers"] == len(turns) and a.row_counts["audit_logs"] == 1
+        assert a.row_counts["answers"] == len(turns) and a.row_counts["audit_logs"] == len(turns) + 4
         tables = a.sql("SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()
         assert sorted(t for (t,) in tables) == sorted(VIEWS)
         rel = a.sql("SELECT * FROM spec_items")
@@ -109,8 +103,10 @@ def test_views_hold_the_users_rows_with_declared_types(ws: Workspace, built: tup
         )
         (created,) = a.sql("SELECT created_at FROM projects").fetchall()[0]
         assert created == p.created_at  # timezone-aware UTC, to the microsecond
-        (action, changes), = a.sql("SELECT action, changes FROM audit_logs").fetchall()
-        assert action == "project.create" and json.loads(changes) == {"name": "x"}
+        actions = dict(a.sql("SELECT action, count(*) FROM audit_logs GROUP BY action").fetchall())
+        assert actions == {"project.create": 1, "session.start": 2, "session.answer": len(turns), "session.complete": 1}
+        (changes,), = a.sql("SELECT changes FROM audit_logs WHERE action = 'project.create'").fetchall()
+        assert json.loads(changes) == {"name": "Payments", "template": "web-api"}
 
 
 def test_no_security_table_and_no_internal_column(ws: Workspace, built: tuple[Project, list[Turn]]) -> None:
@@ -125,12 +121,12 @@ def test_no_security_table_and_no_internal_column(ws: Workspace, built: tuple[Pr
 def test_another_users_data_never_appears(
     ws: Workspace, other_ws: Workspace, built: tuple[Project, list[Turn]]
 ) -> None:
-    bob_project, _ = build(other_ws, "Bob's shop")
-    add_audit_row(other_ws, "bob.secret")
+    bob_project, _ = build(other_ws, "Bob's shop", ANSWERS[:6])
     with Analytics.open(ws) as alice, Analytics.open(other_ws) as bob:
         assert alice.row_counts == db_counts(ws, "alice")
         assert bob.row_counts == db_counts(ws, "bob")
-        assert bob.row_counts["audit_logs"] == 1 and alice.row_counts["audit_logs"] == 0
+        assert bob.row_counts["audit_logs"] == 6 + 4 and alice.row_counts["audit_logs"] == len(ANSWERS) + 4
+        assert alice.sql("SELECT count(*) FROM audit_logs WHERE resource_id = ?", [str(bob_project.id)]).fetchall() == [(0,)]
         for view in ("sessions", "questions", "answers", "spec_items", "conflicts"):
             query = f"SELECT count(*) FROM {view} WHERE project_id = ?"
             assert alice.sql(query, [str(bob_project.id)]).fetchall() == [(0,)]

@@ -28,6 +28,7 @@ from socrates_nb.errors import (
     UnauthorizedError,
     ValidationError,
 )
+from socrates_nb.security.audit import Event
 from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.ratelimit import RateLimiter, bucket_key, client_address
 from socrates_nb.services.auth import INVALID_LOGIN, LOGIN_LIMITED, REGISTER_LIMITED, AuthService, AuthSettings
@@ -273,49 +274,52 @@ def test_processes_failing_at_once_lose_no_count(
 # --- the limiter ----------------------------------------------------------------------------
 
 
+REFUSED = Event("auth.rate_limited", changes={"scope": "test"})
+
+
 @pytest.fixture
 def limiter(ws: Workspace, clock: Clock) -> RateLimiter:
     return RateLimiter(ws.db, clock)
 
 
 def test_retry_after_waits_for_every_bucket(limiter: RateLimiter, clock: Clock) -> None:
-    limiter.hit(["a"], 900)
-    limiter.hit(["a"], 900)
+    limiter.hit(["a"], 900, None)
+    limiter.hit(["a"], 900, None)
     clock.advance(100)
-    limiter.hit(["a", "b"], 900)
-    limiter.hit(["b"], 900)
-    limiter.check(["a", "b"], 4, "limited")  # under the limit
+    limiter.hit(["a", "b"], 900, None)
+    limiter.hit(["b"], 900, None)
+    limiter.check(["a", "b"], 4, "limited", REFUSED)  # under the limit
     with pytest.raises(RateLimitedError, match="^limited$") as err:
-        limiter.check(["a"], 3, "limited")
+        limiter.check(["a"], 3, "limited", REFUSED)
     assert err.value.retry_after == 800  # a: 3 hits, the oldest leaves in 800 s
     with pytest.raises(RateLimitedError) as err:
-        limiter.check(["a", "b"], 2, "limited")
+        limiter.check(["a", "b"], 2, "limited", REFUSED)
     assert err.value.retry_after == 900  # a is under 2 in 800 s, b (2 hits, both new) only in 900 s
     clock.advance(900)
-    limiter.check(["a", "b"], 1, "limited")  # all expired
+    limiter.check(["a", "b"], 1, "limited", REFUSED)  # all expired
 
 
 def test_clear_forgets_one_bucket(limiter: RateLimiter) -> None:
-    limiter.hit(["a", "b"], 60)
+    limiter.hit(["a", "b"], 60, None)
     limiter.clear("a")
-    limiter.check(["a"], 1, "limited")
+    limiter.check(["a"], 1, "limited", REFUSED)
     with pytest.raises(RateLimitedError):
-        limiter.check(["b"], 1, "limited")
+        limiter.check(["b"], 1, "limited", REFUSED)
 
 
 def test_every_hit_purges_expired_hits(limiter: RateLimiter, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
     for window in (1, 2, 3, 4, 5):
-        limiter.hit(["old", "older"], window)
+        limiter.hit(["old", "older"], window, None)
     assert hits(limiter.db) == 10
     clock.advance(3)  # the hits of windows 1, 2, 3 have expired (3 x 2 rows)
     monkeypatch.setattr(ratelimit, "PURGE_BATCH", 4)
-    limiter.hit(["new"], 60)
+    limiter.hit(["new"], 60, None)
     assert hits(limiter.db) == 10 - 4 + 1  # one batch of expired rows deleted
-    limiter.hit(["new"], 60)
+    limiter.hit(["new"], 60, None)
     assert hits(limiter.db) == 4 + 2  # the rest; the unexpired ones stay
     assert hits(limiter.db, "old") == hits(limiter.db, "older") == 2
     clock.advance(10)
-    limiter.hit(["new"], 60)
+    limiter.hit(["new"], 60, None)
     assert hits(limiter.db) == hits(limiter.db, "new") == 3
 
 

@@ -269,7 +269,7 @@ def test_processes_creating_the_key_at_once_share_one(tmp_path: Path) -> None:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    for name in ("SOCRATES_JWT_SECRET", "SOCRATES_ACCESS_TTL", "SOCRATES_REFRESH_TTL"):
+    for name in ("SOCRATES_JWT_SECRET", "SOCRATES_ACCESS_TTL", "SOCRATES_REFRESH_TTL", "SOCRATES_SCRYPT_N"):
         monkeypatch.delenv(name, raising=False)
     yield monkeypatch
 
@@ -286,8 +286,9 @@ def test_settings_from_env(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("SOCRATES_JWT_SECRET", secret)
     clean_env.setenv("SOCRATES_ACCESS_TTL", " 300 ")
     clean_env.setenv("SOCRATES_REFRESH_TTL", "86400")
+    clean_env.setenv("SOCRATES_SCRYPT_N", "65536")
     s = AuthSettings.from_env()
-    assert (s.secret, s.access_ttl_s, s.refresh_ttl_s) == (secret.encode(), 300, 86_400)
+    assert (s.secret, s.access_ttl_s, s.refresh_ttl_s, s.scrypt_n) == (secret.encode(), 300, 86_400, 2**16)
     assert secret not in repr(s)
 
 
@@ -302,6 +303,10 @@ def test_settings_from_env(clean_env: pytest.MonkeyPatch) -> None:
         ("SOCRATES_ACCESS_TTL", "86401", "got '86401'"),
         ("SOCRATES_ACCESS_TTL", "²", "got '²'"),
         ("SOCRATES_REFRESH_TTL", "99999999999", "SOCRATES_REFRESH_TTL: expected a whole number of seconds from 1 to 31,622,400"),
+        ("SOCRATES_SCRYPT_N", "1000", "SOCRATES_SCRYPT_N: expected a power of two from 2 to 1,048,576, got '1000'"),
+        ("SOCRATES_SCRYPT_N", "1", "got '1'"),
+        ("SOCRATES_SCRYPT_N", "2097152", "got '2097152'"),
+        ("SOCRATES_SCRYPT_N", "lots", "got 'lots'"),
     ],
 )
 def test_settings_from_env_refuses(clean_env: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:

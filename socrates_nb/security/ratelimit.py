@@ -21,6 +21,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.errors import RateLimitedError
+from socrates_nb.security import audit
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import RateLimitHit, utcnow
 
@@ -64,8 +65,10 @@ class RateLimiter:
         self.db = db
         self.clock = clock
 
-    def check(self, buckets: Sequence[str], limit: int, message: str) -> None:
+    def check(self, buckets: Sequence[str], limit: int, message: str, refused: audit.Event) -> None:
         """Raise ``RateLimitedError(message, retry_after)`` if any bucket holds ``limit`` unexpired hits.
+
+        A refusal is recorded as the audit event ``refused`` (an ``auth.rate_limited`` one).
 
         ``retry_after`` is the number of whole seconds until every bucket is under its limit
         again: until the hit that makes a bucket reach the limit, its ``limit``-th newest,
@@ -84,10 +87,14 @@ class RateLimiter:
         with self.db.read() as orm:
             found = [at for at in orm.execute(select(*nth_newest)).one() if at is not None]
         if found:
+            audit.write(self.db, refused)
             raise RateLimitedError(message, retry_after=math.ceil((max(found) - now).total_seconds()))
 
-    def hit(self, buckets: Sequence[str], window_s: int) -> None:
+    def hit(self, buckets: Sequence[str], window_s: int, event: audit.Event | None) -> None:
         """Count one attempt in each bucket for the next ``window_s`` seconds; delete expired hits.
+
+        ``event`` (a failure's audit record) is written in the same transaction; None when the
+        caller records the attempt itself or it is no failure (a registration).
 
         The expired rows are taken with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
         concurrent hits never wait for each other's clean-up.
@@ -106,6 +113,8 @@ class RateLimiter:
                 delete(RateLimitHit).where(RateLimitHit.id.in_(expired)).execution_options(synchronize_session=False)
             )
             orm.execute(insert(RateLimitHit), rows)
+            if event is not None:
+                audit.add(orm, event)
 
         self.db.run_write(work)
 

@@ -18,6 +18,7 @@ LOGIN_MAX_FAILURES_ENV = "SOCRATES_LOGIN_MAX_FAILURES"
 LOGIN_WINDOW_ENV = "SOCRATES_LOGIN_WINDOW"
 REGISTER_MAX_ENV = "SOCRATES_REGISTER_MAX"
 REGISTER_WINDOW_ENV = "SOCRATES_REGISTER_WINDOW"
+SCRYPT_N_ENV = "SOCRATES_SCRYPT_N"
 KEY_FILE_NAME = "jwt.key"
 # the HMAC algorithms and their minimum key sizes (the hash size, RFC 7518 section 3.2)
 ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
@@ -93,7 +94,7 @@ class AuthSettings:
 
         ``SOCRATES_JWT_SECRET``, ``SOCRATES_ACCESS_TTL``, ``SOCRATES_REFRESH_TTL`` and the rate limits
         ``SOCRATES_LOGIN_MAX_FAILURES``, ``SOCRATES_LOGIN_WINDOW``, ``SOCRATES_REGISTER_MAX``,
-        ``SOCRATES_REGISTER_WINDOW``.
+        ``SOCRATES_REGISTER_WINDOW``, and the password-hashing cost ``SOCRATES_SCRYPT_N``.
         """
         secret_raw = os.environ.get(JWT_SECRET_ENV)
         secret = secret_raw.encode("utf-8") if secret_raw else None
@@ -107,6 +108,7 @@ class AuthSettings:
             login_window_s=_env_whole(LOGIN_WINDOW_ENV, cls.login_window_s, MAX_LIMIT_WINDOW_S),
             register_max=_env_whole(REGISTER_MAX_ENV, cls.register_max, MAX_LIMIT_COUNT, "registrations"),
             register_window_s=_env_whole(REGISTER_WINDOW_ENV, cls.register_window_s, MAX_LIMIT_WINDOW_S),
+            scrypt_n=_env_scrypt_n(),
         )
 
     def signing_key(self) -> bytes:
@@ -114,6 +116,16 @@ class AuthSettings:
         if self.secret is not None:
             return self.secret
         return load_or_create_key(self.key_file or data_dir() / KEY_FILE_NAME, self.min_key_bytes)
+
+
+def _env_scrypt_n() -> int:
+    raw = os.environ.get(SCRYPT_N_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SCRYPT_N
+    n = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if not 2 <= n <= MAX_SCRYPT_N or n & (n - 1):
+        raise ConfigError(f"{SCRYPT_N_ENV}: expected a power of two from 2 to {MAX_SCRYPT_N:,}, got {raw!r}")
+    return n
 
 
 def _env_whole(name: str, default: int, maximum: int, unit: str = "seconds") -> int:

@@ -14,6 +14,7 @@ from socrates_nb.cache import ReadCache
 from socrates_nb.config import Settings
 from socrates_nb.security.settings import AuthSettings
 from socrates_nb.services.api_keys import ApiKeyService
+from socrates_nb.services.audit import AuditService
 from socrates_nb.services.auth import AuthService
 from socrates_nb.services.mfa import MfaService
 from socrates_nb.services.projects import ProjectService
@@ -71,6 +72,7 @@ class ApiContext:
     mfa: MfaService
     api_keys: ApiKeyService
     signing: SigningService
+    audit: AuditService
     max_body_bytes: int
     trusted_hosts: frozenset[str] = frozenset()
     require_https: bool = False
@@ -153,6 +155,7 @@ class SocratesApp(ExtensionApp):
             mfa=auth.mfa,
             api_keys=ApiKeyService(db, auth.mfa.box),  # one set of master keys for every secret
             signing=SigningService(db, auth.mfa.box, auth.mfa.reauthenticate),
+            audit=AuditService(db),
         )
 
     def initialize_handlers(self) -> None:

@@ -29,6 +29,7 @@ from socrates_nb.errors import (
     ValidationError,
 )
 from socrates_nb.export import spec_schema
+from socrates_nb.security.audit import ACTIONS
 from socrates_nb.security.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from socrates_nb.security.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from socrates_nb.security.totp import BACKUP_CODE_COUNT
@@ -240,6 +241,15 @@ def _schemas() -> dict[str, Schema]:
             "provider": ref("Provider"), "last4": text(minLength=1, maxLength=4), "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
         })}}),
+        "AuditEntry": closed({
+            "id": UUID, "at": TIMESTAMP, "user_id": nullable(UUID), "action": {"enum": list(ACTIONS)},
+            "resource_type": nullable(text()), "resource_id": nullable(text()), "client_address": nullable(text()),
+            "user_agent": nullable(text()), "changes": {"type": "object"},
+        }),
+        "AuditPage": closed({
+            "items": {"type": "array", "items": ref("AuditEntry")},
+            "total": count(), "offset": count(maximum=MAX_OFFSET), "limit": count(1, maximum=MAX_PAGE),
+        }),
         "NewApiKey": closed(
             {"key": text(minLength=1, maxLength=MAX_KEY_CHARS, pattern="^[!-~]+$")},
             examples=[{"key": "sk-example-not-a-real-key-0000"}],
@@ -278,6 +288,12 @@ PARAMETERS: dict[str, Schema] = {
                        "schema": {"enum": list(CONFLICT_STATUSES), "default": "open"}},
     "provider": {"name": "provider", "in": "path", "required": True, "schema": ref("Provider"),
                  "description": "the LLM provider (another name is a validation_error)"},
+    "AuditLimit": {"name": "limit", "in": "query", "description": "page size",
+                   "schema": count(1, maximum=MAX_PAGE, default=50)},
+    "action": {"name": "action", "in": "query", "description": "only rows of this action",
+               "schema": {"enum": list(ACTIONS)}},
+    "since": {"name": "since", "in": "query", "description": "only rows at or after this moment (with a time zone)",
+              "schema": TIMESTAMP},
     "IfNoneMatch": {"name": "If-None-Match", "in": "header", "schema": text(),
                     "description": "ETag(s) of a copy the client holds: 304 while it is current"},
     "SignatureTimestamp": {"name": TIMESTAMP_HEADER, "in": "header", "schema": text(pattern="^[0-9]{1,12}$"),
@@ -412,6 +428,9 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
         body="NewApiKey"),
     (routes.ApiKeyHandler, "delete"): Operation(
         "Forget the caller's API key for a provider (404 if none is stored)", status=204, errors=(ValidationError,)),
+    (routes.AuditHandler, "get"): Operation(
+        "The caller's audit rows, newest first (an admin's: every user's)", "AuditPage",
+        parameters=("offset", "AuditLimit", "action", "since"), conditional=True),
     (routes.HealthHandler, "get"): Operation(
         "Whether the database answers", "Health", other=((503, "Health", "the database does not answer"),)),
     (routes.OpenApiHandler, "get"): Operation("This document", "OpenApiDocument", conditional=True),

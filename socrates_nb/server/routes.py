@@ -274,6 +274,18 @@ class ApiKeyHandler(BaseHandler):
         self.no_content()
 
 
+# --- audit ----------------------------------------------------------------------------------
+
+
+class AuditHandler(BaseHandler):
+    def get(self) -> None:
+        page = self.api.audit.list(
+            self.actor, offset=_int(self, "offset", 0), limit=_int(self, "limit", 50),
+            action=self.query("action") or None, since=self.query("since") or None,
+        )
+        self.send(page.to_dict())
+
+
 # --- health ---------------------------------------------------------------------------------
 
 
@@ -325,6 +337,7 @@ ROUTES: list[tuple[str, Any]] = [
     (f"sessions/{_ID}/complete", CompleteHandler),
     ("api-keys", ApiKeysHandler),
     (f"api-keys/{_ID}", ApiKeyHandler),
+    ("audit", AuditHandler),
     ("health", HealthHandler),
     ("openapi.json", OpenApiHandler),
 ]

@@ -16,6 +16,9 @@ from socrates_nb.services.views import Actor
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
 
+ADMIN_ROLE = "admin"
+ROLES = ("user", ADMIN_ROLE)
+"""An account's roles: an admin also reads every user's audit rows."""
 USERNAME_RE = re.compile(r"[a-z0-9_.-]{3,64}")
 
 

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.errors import NotFoundError, ValidationError
 from socrates_nb.security.crypto import SecretBox, SecretError
+from socrates_nb.security import audit
+from socrates_nb.security.audit import Event
 from socrates_nb.services.validation import shown
 from socrates_nb.services.views import Actor, _iso
 from socrates_nb.storage.db import Database
@@ -103,6 +105,7 @@ class ApiKeyService:
                     set_={"ciphertext": ciphertext, "last4": key[-4:], "updated_at": now},
                 )
             )
+            audit.add(orm, Event("api_key.put", actor.id, "api_key", provider, {"provider": provider}))
 
         self.db.run_write(work)
 
@@ -120,9 +123,8 @@ class ApiKeyService:
         provider = check_provider(provider)
 
         def work(orm: OrmSession) -> int:
-            return orm.execute(
-                delete(ApiKey).where(ApiKey.user_id == actor.id, ApiKey.provider == provider)
-            ).rowcount
+            deleted = orm.execute(delete(ApiKey).where(ApiKey.user_id == actor.id, ApiKey.provider == provider))
+            return audit.add_if(orm, deleted.rowcount, Event("api_key.delete", actor.id, "api_key", provider))
 
         if not self.db.run_write(work):
             raise NotFoundError(f"no {provider} key stored")
@@ -161,6 +163,7 @@ def rotate_secrets(db: Database, box: SecretBox, batch: int = ROTATION_BATCH) ->
             rotated, unreadable = rotated + done, unreadable + failed
             if last is None:
                 break
+    audit.write(db, Event("keys.rotate", changes={"rotated": rotated, "unreadable": unreadable}))
     return RotationResult(rotated, unreadable)
 
 

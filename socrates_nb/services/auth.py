@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
@@ -21,12 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.errors import ConflictError, MfaRequiredError, NotFoundError, UnauthorizedError, ValidationError
+from socrates_nb.security import audit
+from socrates_nb.security.audit import Event
 from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.passwords import PasswordHasher, check_new_password, check_password
 from socrates_nb.security.ratelimit import RateLimiter, client_address, login_buckets
 from socrates_nb.security.settings import AuthSettings
 from socrates_nb.security.tokens import INVALID_ACCESS, TokenSigner, hash_refresh_token, new_refresh_token
-from socrates_nb.services.accounts import USERNAME_RE, check_username
+from socrates_nb.services.accounts import ROLES, USERNAME_RE, check_username
 from socrates_nb.services.mfa import MfaService
 from socrates_nb.services.validation import parse_uuid, shown
 from socrates_nb.services.views import Actor, LoginSessionView, TokenPair, UserView
@@ -49,6 +52,16 @@ _ACTOR_QUERY = select(
     select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists().label("revoked"),
 ).where(User.id == bindparam("user_id"))
 """The user behind an access token and whether the token was revoked (built once: it runs per request)."""
+
+
+class _LoginFailed(Exception):
+    """A failed login's cause and account, for the audit trail only (the caller sees one message for all)."""
+
+    def __init__(self, reason: str, user_id: uuid.UUID | None = None, shown_as: str = INVALID_LOGIN) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.user_id = user_id
+        self.shown_as = shown_as
 
 
 @dataclass(frozen=True)
@@ -106,8 +119,9 @@ class AuthService:
         email = _email(email)
         if client is not None:
             buckets = [f"register:client:{client_address(client)}"]
-            self.limiter.check(buckets, self.settings.register_max, REGISTER_LIMITED)
-            self.limiter.hit(buckets, self.settings.register_window_s)
+            refused = Event("auth.rate_limited", changes={"scope": "register", "username": username})
+            self.limiter.check(buckets, self.settings.register_max, REGISTER_LIMITED, refused)
+            self.limiter.hit(buckets, self.settings.register_window_s, None)  # every attempt counts, none failed
         password_hash = self._hasher.hash(password)
 
         def work(orm: OrmSession) -> UserView:
@@ -119,6 +133,7 @@ class AuthService:
             )
             orm.add(row)
             orm.flush()
+            audit.add(orm, Event("user.register", row.id, "user", row.id, {"username": username}))
             return UserView.of(row)
 
         try:
@@ -141,14 +156,20 @@ class AuthService:
             raise ValidationError(f"otp must be at most {MAX_OTP_CHARS} characters long")
         buckets = login_buckets(username, client)
         account = buckets[0]
-        self.limiter.check(buckets, self.settings.login_max_failures, LOGIN_LIMITED)
+        refused = Event("auth.rate_limited", changes={"scope": "login", "username": username})
+        self.limiter.check(buckets, self.settings.login_max_failures, LOGIN_LIMITED, refused)
         try:
             user_id, stored_hash = self._verify(username, password, otp)
-        except MfaRequiredError:  # the password was right: not a failure
-            raise
-        except UnauthorizedError:
-            self.limiter.hit(buckets, self.settings.login_window_s)
-            raise
+        except _LoginFailed as failed:
+            event = Event(
+                "auth.login_failed", failed.user_id, "user", failed.user_id,
+                {"username": username, "reason": failed.reason},
+            )
+            if failed.reason == "otp_required":  # the password was right: not counted
+                audit.write(self.db, event)
+                raise MfaRequiredError("a one-time code is required") from None
+            self.limiter.hit(buckets, self.settings.login_window_s, event)
+            raise UnauthorizedError(failed.shown_as) from None
         self.limiter.clear(account)
         rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(stored_hash) else None
         refresh_token = new_refresh_token()
@@ -163,7 +184,9 @@ class AuthService:
                     .execution_options(synchronize_session=False)
                 )
             orm.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.expires_at <= now))
-            self._add_refresh_token(orm, user_id, uuid.uuid4(), refresh_token, now)
+            family_id = uuid.uuid4()
+            self._add_refresh_token(orm, user_id, family_id, refresh_token, now)
+            audit.add(orm, Event("auth.login", user_id, "login_session", family_id, {"mfa": otp is not None}))
 
         try:
             self.db.run_write(work)
@@ -177,7 +200,7 @@ class AuthService:
         return MfaService(self.db, self.settings, SecretBox.load())
 
     def _verify(self, username: str, password: str, otp: str | None) -> tuple[uuid.UUID, str]:
-        """The user id and stored hash for the right credentials; UnauthorizedError otherwise."""
+        """The user id and stored hash for the right credentials; _LoginFailed (with its cause) otherwise."""
         row = None
         if USERNAME_RE.fullmatch(username):
             with self.db.read() as orm:
@@ -188,13 +211,18 @@ class AuthService:
                 ).one_or_none()
         if row is None or row.password_hash is None:
             self._hasher.verify_dummy(password)  # an unknown user costs what a wrong password costs
-            raise UnauthorizedError(INVALID_LOGIN)
-        if not self._hasher.verify(password, row.password_hash) or not row.is_active:
-            raise UnauthorizedError(INVALID_LOGIN)
+            raise _LoginFailed("unknown_user")
+        if not self._hasher.verify(password, row.password_hash):
+            raise _LoginFailed("wrong_password", row.id)
+        if not row.is_active:
+            raise _LoginFailed("disabled", row.id)
         if row.enabled:
             if otp is None:
-                raise MfaRequiredError("a one-time code is required")
-            self.mfa.verify(row.id, otp)
+                raise _LoginFailed("otp_required", row.id)
+            try:
+                self.mfa.verify(row.id, otp)
+            except UnauthorizedError as exc:  # the password was right, so the code may be named
+                raise _LoginFailed("wrong_otp", row.id, exc.message) from None
         return row.id, row.password_hash
 
     def refresh(self, refresh_token: str) -> TokenPair:
@@ -216,9 +244,12 @@ class AuthService:
                 .where(RefreshToken.token_hash == token_hash)
             ).one_or_none()
             if row is None:
+                audit.add(orm, Event("auth.refresh_failed", changes={"reason": "unknown_token"}))
                 return None
             unused = row.rotated_at is None and row.revoked_at is None
             if unused and (row.expires_at <= now or not row.is_active):
+                reason = "expired" if row.is_active else "disabled"
+                audit.add(orm, Event("auth.refresh_failed", row.user_id, "login_session", row.family_id, {"reason": reason}))
                 return None
             # Exactly one refresh may rotate a token: the update only matches it while unused.
             rotated = orm.execute(
@@ -229,8 +260,10 @@ class AuthService:
             ).rowcount
             if rotated != 1:  # used before, or by a concurrent refresh: reuse, so the family dies
                 self._revoke_family(orm, row.family_id, now)
+                audit.add(orm, Event("auth.refresh_reuse", row.user_id, "login_session", row.family_id))
                 return None
             self._add_refresh_token(orm, row.user_id, row.family_id, successor, now)
+            audit.add(orm, Event("auth.refresh", row.user_id, "login_session", row.family_id))
             return row.user_id
 
         user_id = self.db.run_write(work)
@@ -247,6 +280,7 @@ class AuthService:
 
         def work(orm: OrmSession) -> None:
             self._revoke_access(orm, auth, now)
+            family = None
             if token_hash is not None:
                 family = orm.scalar(
                     select(RefreshToken.family_id).where(
@@ -255,6 +289,7 @@ class AuthService:
                 )
                 if family is not None:
                     self._revoke_family(orm, family, now)
+            audit.add(orm, Event("auth.logout", auth.actor.id, "login_session", family))
 
         self.db.run_write(work)
 
@@ -340,20 +375,36 @@ class AuthService:
         """Let a disabled account log in again (its old sessions stay ended); NotFoundError for an unknown username."""
         self._set_active(username, True)
 
+    def set_role(self, username: str, role: str) -> None:
+        """Make an account an ``admin`` (sees every audit row) or a plain ``user`` again (an admin operation)."""
+        if role not in ROLES:
+            raise ValidationError(f"role must be one of {', '.join(ROLES)}, not {shown(role)}")
+        self._update_user(username, "user.role", {"role": role}, lambda orm, user_id: 0)
+
     def _set_active(self, username: str, active: bool) -> int:
+        now = utcnow()
+        action = "user.enable" if active else "user.disable"
+        return self._update_user(
+            username, action, {"is_active": active},
+            lambda orm, user_id: 0 if active else self._revoke_user_families(orm, user_id, now),
+        )
+
+    def _update_user(
+        self, username: str, action: str, values: dict[str, Any], then: Callable[[OrmSession, uuid.UUID], int]
+    ) -> int:
+        """Set ``values`` on the named account, run ``then`` and record ``action``, in one transaction."""
         name = _text(username, "username")
         unknown = NotFoundError(f"user {shown(name)} not found")
         if not USERNAME_RE.fullmatch(name):  # no such name was ever registered (and NUL never reaches PostgreSQL)
             raise unknown
-        now = utcnow()
 
         def work(orm: OrmSession) -> int:
-            user_id = orm.scalar(
-                update(User).where(User.username == name).values(is_active=active).returning(User.id)
-            )
+            user_id = orm.scalar(update(User).where(User.username == name).values(**values).returning(User.id))
             if user_id is None:
                 raise unknown
-            return 0 if active else self._revoke_user_families(orm, user_id, now)
+            result = then(orm, user_id)
+            audit.add(orm, Event(action, user_id, "user", user_id, {"username": name, **values}))
+            return result
 
         return self.db.run_write(work)
 
@@ -372,13 +423,15 @@ class AuthService:
         new = check_new_password(new_password)
         buckets = login_buckets(auth.actor.username, client)
         account = buckets[0]
-        self.limiter.check(buckets, self.settings.login_max_failures, LOGIN_LIMITED)
+        refused = Event("auth.rate_limited", auth.actor.id, "user", auth.actor.id, {"scope": "password"})
+        self.limiter.check(buckets, self.settings.login_max_failures, LOGIN_LIMITED, refused)
         with self.db.read() as orm:
             stored_hash = orm.scalar(select(User.password_hash).where(User.id == auth.actor.id, User.is_active))
         if stored_hash is None:
             raise UnauthorizedError("unknown or disabled user")
         if not self._hasher.verify(current, stored_hash):
-            self.limiter.hit(buckets, self.settings.login_window_s)
+            failed = Event("auth.password_failed", auth.actor.id, "user", auth.actor.id, {"scope": "password"})
+            self.limiter.hit(buckets, self.settings.login_window_s, failed)
             raise UnauthorizedError(WRONG_PASSWORD)
         self.limiter.clear(account)
         new_hash = self._hasher.hash(new)
@@ -393,8 +446,9 @@ class AuthService:
             ).rowcount
             if changed != 1:
                 raise ConflictError("the password was changed meanwhile: log in again")
-            self._revoke_user_families(orm, auth.actor.id, now)
+            ended = self._revoke_user_families(orm, auth.actor.id, now)
             self._revoke_access(orm, auth, now)
+            audit.add(orm, Event("auth.password_change", auth.actor.id, "user", auth.actor.id, {"sessions_ended": ended}))
 
         self.db.run_write(work)
 
@@ -432,6 +486,7 @@ class AuthService:
             if orm.execute(live).first() is None:
                 raise NotFoundError(f"session {family_id} not found")
             self._revoke_family(orm, family_id, now)
+            audit.add(orm, Event("auth.session_revoke", actor.id, "login_session", family_id))
 
         self.db.run_write(work)
 

@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.errors import ConflictError, UnauthorizedError, ValidationError
-from socrates_nb.security import totp
+from socrates_nb.security import audit, totp
+from socrates_nb.security.audit import Event
 from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.passwords import PasswordHasher, check_password
 from socrates_nb.security.ratelimit import RateLimiter, login_buckets
@@ -107,8 +108,9 @@ class MfaService:
             .on_conflict_do_update(index_elements=[MfaSecret.user_id], set_=values, where=MfaSecret.enabled.is_(False))
             .returning(MfaSecret.user_id)  # no row when an enabled secret is there
         )
+        done = Event("mfa.setup", actor.id, "user", actor.id)
         try:
-            stored = self.db.run_write(lambda orm: orm.execute(statement).first())
+            stored = self.db.run_write(lambda orm: audit.add_if(orm, orm.execute(statement).first(), done))
         except IntegrityError:  # the account was deleted meanwhile
             raise UnauthorizedError("unknown or disabled user") from None
         if stored is None:
@@ -124,7 +126,7 @@ class MfaService:
             raise ConflictError("no MFA setup to enable: POST auth/mfa/setup first")
         if state:
             raise ConflictError("MFA is already enabled")
-        self._verify(actor.id, code, enabled=False)
+        self._verify(actor.id, code, enabled=False, done=Event("mfa.enable", actor.id, "user", actor.id))
 
     def disable(self, actor: Actor, password: str, otp: str, client: str | None = None) -> None:
         """Turn MFA off and delete the secret; needs the password and a TOTP or unused backup code."""
@@ -135,7 +137,12 @@ class MfaService:
         if not self._enabled(actor.id):
             raise ConflictError("MFA is not enabled")
         self._verify(actor.id, code, enabled=True)
-        self.db.run_write(lambda orm: orm.execute(delete(MfaSecret).where(MfaSecret.user_id == actor.id)))
+
+        def work(orm: OrmSession) -> None:
+            orm.execute(delete(MfaSecret).where(MfaSecret.user_id == actor.id))
+            audit.add(orm, Event("mfa.disable", actor.id, "user", actor.id))
+
+        self.db.run_write(work)
 
     def verify(self, user_id: uuid.UUID, otp: str) -> None:
         """Accept a TOTP code (once) or an unused backup code (burnt) of an account with MFA enabled.
@@ -146,20 +153,25 @@ class MfaService:
         """
         if not isinstance(user_id, uuid.UUID):
             raise ValidationError(f"user_id must be a UUID, got {type(user_id).__name__}")
-        self._verify(user_id, _code(otp), enabled=True)
+        self._verify(user_id, _code(otp), enabled=True, audited=False)  # the login records its own failure
 
-    def _verify(self, user_id: uuid.UUID, code: _Code, enabled: bool) -> None:
+    def _verify(
+        self, user_id: uuid.UUID, code: _Code, enabled: bool, done: Event | None = None, audited: bool = True
+    ) -> None:
+        """Use ``code`` (recording ``done``) or count and raise; a failure is audited unless the caller records it."""
         buckets = [f"mfa:user:{user_id}"]
-        self.limiter.check(buckets, self.settings.login_max_failures, CODES_LIMITED)
-        if not self._consume(user_id, code, enabled):
-            self.limiter.hit(buckets, self.settings.login_window_s)
+        refused = Event("auth.rate_limited", user_id, "user", user_id, {"scope": "mfa"})
+        self.limiter.check(buckets, self.settings.login_max_failures, CODES_LIMITED, refused)
+        if not self._consume(user_id, code, enabled, done):
+            failed = Event("mfa.code_failed", user_id, "user", user_id, {"backup_code": code.is_backup})
+            self.limiter.hit(buckets, self.settings.login_window_s, failed if audited else None)
             raise UnauthorizedError(INVALID_CODE)
         self.limiter.clear(buckets[0])
 
-    def _consume(self, user_id: uuid.UUID, code: _Code, enabled: bool) -> bool:
+    def _consume(self, user_id: uuid.UUID, code: _Code, enabled: bool, done: Event | None) -> bool:
         """Use ``code`` up if it is valid for the account's secret (in the state ``enabled``); whether it was.
 
-        A TOTP code also enables the secret (a no-op once enabled).
+        A TOTP code also enables the secret (a no-op once enabled); ``done`` is recorded with the use.
         """
         with self.db.read() as orm:
             ciphertext = orm.scalar(
@@ -180,7 +192,7 @@ class MfaService:
                 .values(last_used_step=step, enabled=True)
                 .execution_options(synchronize_session=False)
             )
-            return self.db.run_write(lambda orm: orm.execute(used).rowcount) == 1
+            return self.db.run_write(lambda orm: audit.add_if(orm, orm.execute(used).rowcount == 1, done))
         hashed = totp.hash_backup_code(secret, code.value)
 
         def burn(orm: OrmSession) -> bool:
@@ -191,7 +203,7 @@ class MfaService:
                 update(MfaSecret).where(*mine).values(backup_code_hashes=[h for h in hashes if h != hashed])
                 .execution_options(synchronize_session=False)
             )
-            return True
+            return audit.add_if(orm, True, done)
 
         return self.db.run_write(burn)
 
@@ -203,11 +215,14 @@ class MfaService:
     def reauthenticate(self, actor: Actor, password: str, client: str | None) -> None:
         """Re-authentication: the actor's password, limited and counted like a login (UnauthorizedError if wrong)."""
         buckets = login_buckets(actor.username, client)
-        self.limiter.check(buckets, self.settings.login_max_failures, PASSWORD_LIMITED)
+        refused = Event("auth.rate_limited", actor.id, "user", actor.id, {"scope": "reauthenticate"})
+        self.limiter.check(buckets, self.settings.login_max_failures, PASSWORD_LIMITED, refused)
         with self.db.read() as orm:
             stored = orm.scalar(select(User.password_hash).where(User.id == actor.id, User.is_active.is_(True)))
         if stored is None:
             self._hasher.verify_dummy(password)
         if stored is None or not self._hasher.verify(password, stored):
-            self.limiter.hit(buckets, self.settings.login_window_s)
+            failed = Event("auth.password_failed", actor.id, "user", actor.id, {"scope": "reauthenticate"})
+            self.limiter.hit(buckets, self.settings.login_window_s, failed)
             raise UnauthorizedError(WRONG_PASSWORD)
+

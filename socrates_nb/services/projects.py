@@ -14,6 +14,8 @@ from sqlalchemy.orm import selectinload
 
 from socrates_nb.cache import ReadCache
 from socrates_nb.errors import ConflictError, PreconditionFailedError, ValidationError
+from socrates_nb.security import audit
+from socrates_nb.security.audit import Event
 from socrates_nb.services.access import owned_project
 from socrates_nb.services.validation import (
     MAX_DESCRIPTION_CHARS,
@@ -89,6 +91,7 @@ class ProjectService:
             orm.add(row)
             orm.flush()
             self._count(orm, actor.id, row.status, +1)
+            audit.add(orm, Event("project.create", actor.id, "project", row.id, {"name": name, "template": template}))
             return ProjectView.of(row)
 
         try:
@@ -135,6 +138,7 @@ class ProjectService:
                 setattr(row, field, value)
             row.version += 1
             orm.flush()
+            audit.add(orm, Event("project.update", actor.id, "project", row.id, {**changes, "version": row.version}))
             return ProjectView.of(row)
 
         try:
@@ -151,6 +155,7 @@ class ProjectService:
             row = owned_project(orm, actor, ref, lock=True)
             self._count(orm, actor.id, row.status, -1)
             orm.delete(row)
+            audit.add(orm, Event("project.delete", actor.id, "project", row.id, {"name": row.name}))
 
         self.db.run_write(work)
         self.cache.invalidate(actor.id)

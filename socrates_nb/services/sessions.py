@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session as OrmSession
 from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb.engine.base import ItemDraft, QuestionDraft, get_engine
+from socrates_nb.security import audit
+from socrates_nb.security.audit import Event
 from socrates_nb.errors import ConflictError
 from socrates_nb.quality.conflicts import Candidate, detect
 from socrates_nb.services.access import owned_project, owned_session
@@ -75,6 +77,7 @@ class SessionService:
             orm.add(row)
             orm.flush()
             question = _ask_next(orm, row, chosen.next_question(engine_context(orm, project, row.id)))
+            audit.add(orm, Event("session.start", actor.id, "session", row.id, {"project_id": project.id, "engine": chosen.name}))
             return SessionView.of(row), question
 
         result = self.db.run_write(work)
@@ -136,6 +139,9 @@ class SessionService:
             else:
                 next_q = _ask_next(orm, session, engine.next_question(replace(ctx, confidence_sums=sums)))
             answer.maturity_after = maturity.score
+            audit.add(orm, Event("session.answer", actor.id, "answer", answer.id, {
+                "session_id": session.id, "seq": answer.seq, "items": len(items), "conflicts": len(conflicts),
+            }))
             return TurnView(
                 answer_id=answer.id,
                 seq=answer.seq,
@@ -161,6 +167,7 @@ class SessionService:
                 raise ConflictError("there is no pending question to skip")
             pending.status = "skipped"
             orm.flush()
+            audit.add(orm, Event("session.skip", actor.id, "question", pending.id, {"session_id": session.id}))
             return _ask_next(orm, session, get_engine(session.engine).next_question(engine_context(orm, project, session.id)))
 
         result = self.db.run_write(work)
@@ -179,6 +186,7 @@ class SessionService:
             session.status = "completed"
             session.completed_at = utcnow()
             orm.flush()
+            audit.add(orm, Event("session.complete", actor.id, "session", session.id))
             return SessionView.of(session)
 
         result = self.db.run_write(work)

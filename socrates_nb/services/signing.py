@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.errors import ConflictError, NotFoundError, UnauthorizedError
-from socrates_nb.security import signing
+from socrates_nb.security import audit, signing
+from socrates_nb.security.audit import Event
 from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.passwords import check_password
 from socrates_nb.services.views import Actor, checked_actor
@@ -59,8 +60,9 @@ class SigningService:
             .on_conflict_do_nothing(index_elements=[SigningKey.user_id])
             .returning(SigningKey.user_id)
         )
+        done = Event("signing_key.create", actor.id, "user", actor.id)
         try:
-            stored = self.db.run_write(lambda orm: orm.execute(statement).first())
+            stored = self.db.run_write(lambda orm: audit.add_if(orm, orm.execute(statement).first(), done))
         except IntegrityError:  # the account was deleted meanwhile
             raise UnauthorizedError("unknown or disabled user") from None
         if stored is None:
@@ -71,7 +73,8 @@ class SigningService:
         """Forget the actor's signing key (NotFoundError if there is none); the REST route is signed."""
         actor = checked_actor(actor)
         mine = delete(SigningKey).where(SigningKey.user_id == actor.id).execution_options(synchronize_session=False)
-        if self.db.run_write(lambda orm: orm.execute(mine).rowcount) == 0:
+        done = Event("signing_key.delete", actor.id, "user", actor.id)
+        if not self.db.run_write(lambda orm: audit.add_if(orm, orm.execute(mine).rowcount, done)):
             raise NotFoundError("no signing key to delete")
 
     def verify(
@@ -90,10 +93,12 @@ class SigningService:
         try:
             at = signing.check(self.box.decrypt(ciphertext), method, path, timestamp, signature, body, self.clock())
         except signing.SignatureError as exc:
+            audit.write(self.db, _failed(actor, method, path, "invalid"))
             raise UnauthorizedError(str(exc)) from None
-        self._use(str(signature).lower(), datetime.fromtimestamp(at + signing.WINDOW_S, timezone.utc))
+        self._use(str(signature).lower(), datetime.fromtimestamp(at + signing.WINDOW_S, timezone.utc),
+                  _failed(actor, method, path, "replayed"))
 
-    def _use(self, signature: str, expires_at: datetime) -> None:
+    def _use(self, signature: str, expires_at: datetime, replayed: Event) -> None:
         """Record an accepted signature until ``expires_at``; UnauthorizedError if it was recorded before."""
         digest = hashlib.sha256(signature.encode()).hexdigest()
         record = (
@@ -114,7 +119,14 @@ class SigningService:
                 delete(UsedSignature).where(UsedSignature.signature_hash.in_(expired))
                 .execution_options(synchronize_session=False)
             )
-            return orm.execute(record).first()
+            used = orm.execute(record).first()
+            if used is None:
+                audit.add(orm, replayed)
+            return used
 
         if self.db.run_write(work) is None:
             raise UnauthorizedError("this signed request was already used: sign each request with a new timestamp")
+
+
+def _failed(actor: Actor, method: str, path: str, reason: str) -> Event:
+    return Event("auth.signature_failed", actor.id, "user", actor.id, {"method": method, "path": path, "reason": reason})

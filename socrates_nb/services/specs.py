@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session as OrmSession
 from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.errors import ConflictError, NotFoundError, ValidationError
+from socrates_nb.security import audit
+from socrates_nb.security.audit import Event
 from socrates_nb.quality.maturity import Maturity, compute_maturity
 from socrates_nb.templates import get_template
 from socrates_nb.services.access import owned_project
@@ -118,6 +120,7 @@ class SpecService:
             row.resolution_text = merged_text
             row.resolved_at = utcnow()
             orm.flush()
+            audit.add(orm, Event("conflict.resolve", actor.id, "conflict", row.id, {"resolution": resolution}))
             return ConflictView.of(row, {a.id: a.ref, b.id: b.ref})
 
         view = self.db.run_write(work)

@@ -294,8 +294,13 @@ class UsedSignature(Base):
 
 
 class AuditLog(Base):
+    """One audit record (security/audit.py): the account it concerns, the action, the resource, where from."""
+
     __tablename__ = "audit_logs"
-    __table_args__ = (Index("ix_audit_logs_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_logs_user_created", "user_id", "created_at"),
+        Index("ix_audit_logs_created_id", "created_at", "id"),
+    )
     id: Mapped[uuid.UUID] = _pk()
     user_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(64), index=True)

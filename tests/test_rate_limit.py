@@ -30,7 +30,7 @@ from socrates_nb.errors import (
 )
 from socrates_nb.security.audit import Event
 from socrates_nb.security.crypto import SecretBox
-from socrates_nb.security.ratelimit import RateLimiter, bucket_key, client_address
+from socrates_nb.security.ratelimit import RateLimiter, bucket_key, client_address, forwarded_client, proxy_network
 from socrates_nb.services.auth import INVALID_LOGIN, LOGIN_LIMITED, REGISTER_LIMITED, AuthService, AuthSettings
 from socrates_nb.services.views import TokenPair, UserView
 from socrates_nb.storage import models
@@ -220,6 +220,33 @@ def test_ipv6_clients_are_limited_by_their_64_network(service: AuthService, bob:
 )
 def test_client_address(address: str, limited_as: str) -> None:
     assert client_address(address) == limited_as
+
+
+PROXIES = [proxy_network("127.0.0.1"), proxy_network(" 10.0.0.0/8 "), proxy_network("fd00::/8")]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        ("127.0.0.1", ["198.51.100.1"], "198.51.100.1"),
+        ("127.0.0.1", ["203.0.113.9, 198.51.100.1"], "198.51.100.1"),  # the hop a client forged is never reached
+        ("127.0.0.1", ["203.0.113.9", "10.1.2.3"], "203.0.113.9"),  # two headers, one list; proxies skipped
+        ("127.0.0.1", ["junk, 10.1.2.3"], "10.1.2.3"),  # malformed: the proxy that wrote it
+        ("127.0.0.1", [], "127.0.0.1"),
+        ("127.0.0.1", ["10.0.0.1", "10.0.0.2"], "10.0.0.1"),  # every hop a proxy: the farthest
+        ("fd00::5", ["2001:db8::7"], "2001:db8::7"),
+        ("192.0.2.1", ["198.51.100.1"], "192.0.2.1"),  # not a trusted proxy: the header is ignored
+    ],
+)
+def test_forwarded_client(peer: str, forwarded_for: list[str], client: str) -> None:
+    assert forwarded_client(peer, forwarded_for, PROXIES) == client
+    assert forwarded_client(peer, forwarded_for, []) == peer  # no trusted proxies: the peer, always
+
+
+@pytest.mark.parametrize("text", ["proxy.example.com", "10.0.0.0/33", "", "1.2.3.4/8/8"])
+def test_proxy_network_refuses(text: str) -> None:
+    with pytest.raises(ValueError):
+        proxy_network(text)
 
 
 # --- shared state ---------------------------------------------------------------------------

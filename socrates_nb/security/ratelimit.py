@@ -52,6 +52,39 @@ def client_address(address: str) -> str:
     return str(ip)
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def proxy_network(text: str) -> Network:
+    """A trusted proxy's address or network (``10.0.0.5``, ``10.0.0.0/8``, ``fd00::/8``); ValueError otherwise."""
+    return ipaddress.ip_network(text.strip(), strict=False)
+
+
+def forwarded_client(peer: str, forwarded_for: Sequence[str], proxies: Sequence[Network]) -> str:
+    """The client's address when ``peer`` may be a proxy in front of us.
+
+    ``forwarded_for`` are the ``X-Forwarded-For`` header values (each a comma-separated
+    list, oldest hop first, every proxy appending the address it received from). Walking
+    from the peer back toward the client, each address that is one of ``proxies`` is
+    skipped; the first one that is not is the client. A peer that is not a trusted proxy
+    is the client whatever the header says, so a client cannot name another address;
+    a malformed entry ends the walk at the proxy that wrote it.
+    """
+    if not proxies:
+        return peer
+    chain = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    current = peer
+    for hop in [peer, *reversed(chain)]:
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return current
+        current = hop
+        if not any(address in network for network in proxies):
+            return hop
+    return current
+
+
 def login_buckets(username: str, client: str | None) -> list[str]:
     """The buckets a password check counts in: the account (its name folded) and, if known, the client address."""
     account = [f"login:account:{username.strip().casefold()}"]

@@ -12,6 +12,7 @@ from traitlets import Bool, Int, List, TraitError, Unicode, validate
 
 from socrates_nb.cache import ReadCache
 from socrates_nb.config import Settings
+from socrates_nb.security.ratelimit import Network, proxy_network
 from socrates_nb.security.settings import AuthSettings
 from socrates_nb.services.api_keys import ApiKeyService
 from socrates_nb.services.audit import AuditService
@@ -78,6 +79,7 @@ class ApiContext:
     require_https: bool = False
     hsts_max_age: int = 0
     cors_origins: frozenset[str] = frozenset()
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 class SocratesApp(ExtensionApp):
@@ -118,6 +120,11 @@ class SocratesApp(ExtensionApp):
     hsts_max_age = Int(
         0, help="when > 0, HTTPS responses carry Strict-Transport-Security with this max-age in seconds"
     ).tag(config=True)
+    trusted_proxies = List(
+        Unicode(),
+        help="addresses or networks (CIDR) of the reverse proxies in front of the server: only from them is "
+             "X-Forwarded-For read to find the client's address (default: none, the TCP peer is the client)",
+    ).tag(config=True)
 
     @validate("trusted_hosts")
     def _valid_hosts(self, proposal: Any) -> list[str]:
@@ -126,6 +133,15 @@ class SocratesApp(ExtensionApp):
         if bad:
             raise TraitError(f"not a host name: {bad[0]!r} (a name or address, without scheme or port)")
         return hosts
+
+    @validate("trusted_proxies")
+    def _valid_proxies(self, proposal: Any) -> list[str]:
+        for value in proposal["value"]:
+            try:
+                proxy_network(value)
+            except ValueError:
+                raise TraitError(f"not an IP address or network: {value!r}") from None
+        return proposal["value"]
 
     @validate("hsts_max_age")
     def _valid_hsts(self, proposal: Any) -> int:
@@ -152,6 +168,7 @@ class SocratesApp(ExtensionApp):
             cors_origins=frozenset(self.cors_origins) or cors_origins_from_env(),
             trusted_hosts=frozenset(self.trusted_hosts), require_https=self.require_https,
             hsts_max_age=self.hsts_max_age,
+            trusted_proxies=tuple(proxy_network(p) for p in self.trusted_proxies),
             mfa=auth.mfa,
             api_keys=ApiKeyService(db, auth.mfa.box),  # one set of master keys for every secret
             signing=SigningService(db, auth.mfa.box, auth.mfa.reauthenticate),

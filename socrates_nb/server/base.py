@@ -31,6 +31,7 @@ from socrates_nb.errors import (
     ValidationError,
 )
 from socrates_nb.security import audit
+from socrates_nb.security.ratelimit import forwarded_client
 from socrates_nb.security.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from socrates_nb.server.app import ApiContext
 from socrates_nb.services.views import Actor
@@ -130,7 +131,10 @@ class BaseHandler(APIHandler):
             raise ForbiddenError("cross-origin request from an origin not in SocratesApp.cors_origins")
         await super().prepare()
         # what the services audit comes from here (this request runs in a context of its own)
-        audit.request_origin(self.request.remote_ip, self.request.headers.get("User-Agent"))
+        self.client_ip = forwarded_client(
+            self.request.remote_ip, self.request.headers.get_list("X-Forwarded-For"), self.api.trusted_proxies
+        )
+        audit.request_origin(self.client_ip, self.request.headers.get("User-Agent"))
         if len(self.request.body or b"") > self.api.max_body_bytes:
             raise PayloadTooLargeError(f"request body over {self.api.max_body_bytes} bytes")
         self.actor: Actor | None = None

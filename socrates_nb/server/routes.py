@@ -35,7 +35,7 @@ class RegisterHandler(BaseHandler):
     def post(self) -> None:
         body = self.json_body({"username", "password", "email"}, {"username", "password"})
         user = self.api.auth.register(
-            body["username"], body["password"], body.get("email"), client=self.request.remote_ip
+            body["username"], body["password"], body.get("email"), client=self.client_ip
         )
         self.send({"user": user.to_dict()}, status=201)
 
@@ -45,7 +45,7 @@ class LoginHandler(BaseHandler):
 
     def post(self) -> None:
         body = self.json_body({"username", "password", "otp"}, {"username", "password"})
-        pair = self.api.auth.login(body["username"], body["password"], body.get("otp"), client=self.request.remote_ip)
+        pair = self.api.auth.login(body["username"], body["password"], body.get("otp"), client=self.client_ip)
         self.send(pair.to_dict(), etag=False)
 
 
@@ -68,7 +68,7 @@ class PasswordHandler(BaseHandler):
     def post(self) -> None:
         body = self.json_body({"current_password", "new_password"}, {"current_password", "new_password"})
         self.api.auth.change_password(
-            self.authenticated, body["current_password"], body["new_password"], client=self.request.remote_ip
+            self.authenticated, body["current_password"], body["new_password"], client=self.client_ip
         )
         self.no_content()
 
@@ -92,7 +92,7 @@ class MeHandler(BaseHandler):
 class MfaSetupHandler(BaseHandler):
     def post(self) -> None:
         body = self.json_body({"password"}, {"password"})
-        setup = self.api.mfa.setup(self.actor, body["password"], client=self.request.remote_ip)
+        setup = self.api.mfa.setup(self.actor, body["password"], client=self.client_ip)
         self.send(setup.to_dict(), etag=False)  # Cache-Control: no-store, as on every auth/ route
 
 
@@ -108,7 +108,7 @@ class MfaDisableHandler(BaseHandler):
 
     def post(self) -> None:
         body = self.json_body({"password", "otp"}, {"password", "otp"})
-        self.api.mfa.disable(self.actor, body["password"], body["otp"], client=self.request.remote_ip)
+        self.api.mfa.disable(self.actor, body["password"], body["otp"], client=self.client_ip)
         self.no_content()
 
 
@@ -117,7 +117,7 @@ class SigningKeyHandler(BaseHandler):
 
     def post(self) -> None:
         body = self.json_body({"password"}, {"password"})
-        secret = self.api.signing.create_key(self.actor, body["password"], client=self.request.remote_ip)
+        secret = self.api.signing.create_key(self.actor, body["password"], client=self.client_ip)
         self.send({"secret": secret}, status=201, etag=False)  # shown once; Cache-Control: no-store on auth/
 
     def delete(self) -> None:

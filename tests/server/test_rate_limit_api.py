@@ -16,16 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from traitlets.config import Config
 
 from socrates_nb.services.auth import INVALID_LOGIN, LOGIN_LIMITED, REGISTER_LIMITED
+from socrates_nb.storage.models import AuditLog
 
 PASSWORD = "correct horse battery staple"
 LOGIN_WINDOW, REGISTER_WINDOW = 60, 120
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: Config) -> Config:
+def jp_server_config(jp_server_config: Config, request: pytest.FixtureRequest) -> Config:
+    """The limits above; ``SocratesApp.trusted_proxies`` from an indirect parameter (default none)."""
+    jp_server_config.SocratesApp.trusted_proxies = getattr(request, "param", [])
     jp_server_config.SocratesApp.login_max_failures = 3
     jp_server_config.SocratesApp.login_window = LOGIN_WINDOW
     jp_server_config.SocratesApp.register_max = 4
@@ -83,6 +87,24 @@ async def test_registrations_per_address_are_limited(api: Any) -> None:
     assert r.code == 409  # counted: the fourth
     assert_limited(await api("POST", "auth/register", {"username": "dan", "password": PASSWORD}), REGISTER_LIMITED,
                    REGISTER_WINDOW)
+
+
+@pytest.mark.parametrize("jp_server_config", [[], ["192.0.2.7", "127.0.0.0/8"]], indirect=True)
+async def test_x_forwarded_for_names_the_client_only_from_trusted_proxies(api: Any, jp_serverapp: Any) -> None:
+    proxies = jp_serverapp.web_app.settings["socrates"].trusted_proxies
+
+    async def login(username: str, forwarded_for: str) -> int:
+        body = {"username": username, "password": PASSWORD}
+        return (await api("POST", "auth/login", body, headers={"X-Forwarded-For": forwarded_for})).code
+
+    # unknown users, one per attempt, so only the address bucket fills up; the client may send a forged hop
+    assert [await login(f"guess{i}", f"10.9.9.{i}, 198.51.100.1") for i in range(4)] == [401, 401, 401, 429]
+    # another client behind the proxy (the peer 127.0.0.1): its own bucket; without trusted proxies, the same peer
+    assert await login("guess9", "198.51.100.2") == (401 if proxies else 429)
+    db = jp_serverapp.web_app.settings["socrates"].db
+    with db.read() as orm:
+        seen = orm.scalars(select(AuditLog.client_address).where(AuditLog.action == "auth.login_failed")).all()
+    assert set(seen) == ({"198.51.100.1", "198.51.100.2"} if proxies else {"127.0.0.1"})
 
 
 def _login(base: str, username: str, forwarded_for: str) -> int:

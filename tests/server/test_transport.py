@@ -62,6 +62,7 @@ def test_https_behind_a_proxy_carries_hsts(serve: Callable[[str], str], tmp_path
 @pytest.mark.parametrize(("trait", "value"), [
     ("trusted_hosts", ["https://api.example.com"]), ("trusted_hosts", ["api.example.com:443"]),
     ("hsts_max_age", -1), ("hsts_max_age", 10**9),
+    ("trusted_proxies", ["proxy.example.com"]), ("trusted_proxies", ["10.0.0.0/33"]), ("trusted_proxies", [""]),
 ])
 def test_bad_transport_settings_are_refused(trait: str, value: Any) -> None:
     with pytest.raises(TraitError):

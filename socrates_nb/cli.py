@@ -354,13 +354,15 @@ def audit_export(fmt: str, since: str | None, action: str | None, output: Path |
     """Export the audit trail."""
     from socrates_nb.services.audit import AuditService, check_action, check_since
 
-    action, since = check_action(action) if action else None, check_since(since) if since else None  # before any file
+    # checked before any file is opened (an empty value is an error, not "no filter")
+    action = None if action is None else check_action(action)
+    since_at = None if since is None else check_since(since)
     service = AuditService(_ws().db)
     if output is None:
-        service.export(sys.stdout, action=action, since=since)
+        service.export(sys.stdout, action=action, since=since_at)
         return
     with output.open("w", encoding="utf-8") as out:
-        written = service.export(out, action=action, since=since)
+        written = service.export(out, action=action, since=since_at)
     click.echo(f"wrote {written} audit row{'s' if written != 1 else ''} to {output}", err=True)
 
 

@@ -60,6 +60,7 @@ ACTIONS: Mapping[str, str] = {
 
 T = TypeVar("T")
 MAX_USER_AGENT_CHARS = 256
+MAX_ADDRESS_CHARS = 64  # the column's width (a scoped IPv6 address can be longer)
 MAX_VALUE_CHARS = 200
 _SECRET_WORDS = ("password", "token", "otp", "secret", "key", "code", "signature")
 
@@ -78,7 +79,8 @@ _ORIGIN: ContextVar[Origin] = ContextVar("socrates_audit_origin", default=Origin
 def request_origin(client_address: str | None, user_agent: str | None) -> Token[Origin]:
     """Name the origin of the operations that follow in this context (a request, a CLI run)."""
     agent = _printable(user_agent)[:MAX_USER_AGENT_CHARS] if user_agent else None
-    return _ORIGIN.set(Origin(client_address, agent))
+    address = _printable(client_address)[:MAX_ADDRESS_CHARS] if client_address else None
+    return _ORIGIN.set(Origin(address, agent))
 
 
 def reset_origin(token: Token[Origin]) -> None:

@@ -163,7 +163,7 @@ class MfaService:
         refused = Event("auth.rate_limited", user_id, "user", user_id, {"scope": "mfa"})
         self.limiter.check(buckets, self.settings.login_max_failures, CODES_LIMITED, refused)
         if not self._consume(user_id, code, enabled, done):
-            failed = Event("mfa.code_failed", user_id, "user", user_id, {"backup_code": code.is_backup})
+            failed = Event("mfa.code_failed", user_id, "user", user_id, {"backup": code.is_backup})
             self.limiter.hit(buckets, self.settings.login_window_s, failed if audited else None)
             raise UnauthorizedError(INVALID_CODE)
         self.limiter.clear(buckets[0])

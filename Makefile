@@ -33,13 +33,14 @@ demo: $(VENV)/.installed
 	$(BIN)/socrates spec export "$(DEMO_PROJECT)" --format json -o $(OUT)/payments_api.json
 
 # Debian packages (run as root, or with sudo): Chromium for tests/test_browser.py, wrk for
-# benchmarks/bench_http.py; a test that needs one that cannot be installed is skipped with that reason.
+# benchmarks/bench_http.py, prometheus (promtool) for tests/test_alerts.py; a test that needs one
+# that cannot be installed is skipped with that reason.
 APT := DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo -n) apt-get -y -q
 apt-%:
 	@command -v $* >/dev/null || { $(APT) install $* >/dev/null || { $(APT) update >/dev/null && \
 		$(APT) install $* >/dev/null; }; } || echo "$* could not be installed: the tests needing it will be skipped"
 
-test: $(VENV)/.installed-dev apt-chromium apt-wrk
+test: $(VENV)/.installed-dev apt-chromium apt-wrk apt-prometheus
 	$(PY) -m pytest --cov=socrates_nb --cov-report=term-missing:skip-covered -q
 
 # Re-execute the example notebooks and store their outputs (compared by nbval in the tests).

@@ -53,7 +53,9 @@ from socrates_nb.storage.models import utcnow  # noqa: E402
 
 PASSWORD = "bench password 1234"
 API = "/socrates/api/v1"
-SCENARIOS = ("bare", "projects_uncached", "projects_cached", "answers")
+SCENARIOS = ("bare", "projects_uncached", "projects_cached", "answers", "answers_unlogged")
+"""``answers_unlogged``: the same POST on a server whose log file is off (console at WARNING), so
+``answers`` over it is what logging at INFO costs (``logging_ratio`` in the report)."""
 
 
 def call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> Any:
@@ -164,12 +166,14 @@ def run(ws: snb.Workspace, args: argparse.Namespace, out: Any) -> dict[str, Any]
         env = {"SOCRATES_ACCESS_TTL": "7200"}
         cached = stack.enter_context(jupyter_server(url, workdir, env))
         uncached = stack.enter_context(jupyter_server(url, workdir, {**env, "SOCRATES_CACHE_TTL": "0"}))
+        unlogged = stack.enter_context(jupyter_server(url, workdir, {**env, "SOCRATES_LOG_FILE": "off"}))
         username = f"http_{uuid.uuid4().hex[:8]}"
         call(f"{cached}{API}/auth/register", "POST", {"username": username, "password": PASSWORD})
         token = call(f"{cached}{API}/auth/login", "POST", {"username": username, "password": PASSWORD})["access_token"]
         user_id = uuid.UUID(call(f"{cached}{API}/auth/me", token=token)["user"]["id"])
         project = call(f"{cached}{API}/projects", "POST", {"name": "Answers", "template": "web-api"}, token)["project"]
         session = call(f"{cached}{API}/projects/{project['id']}/sessions", "POST", {}, token)["session"]
+        quiet = call(f"{cached}{API}/projects/{project['id']}/sessions", "POST", {}, token)["session"]
         add_projects(ws, user_id, args.rows)
         page = call(f"{uncached}{API}/projects?limit=20", token=token)
         assert page["total"] == args.rows + 1 and len(page["items"]) == 20, page["total"]
@@ -179,6 +183,7 @@ def run(ws: snb.Workspace, args: argparse.Namespace, out: Any) -> dict[str, Any]
             "projects_uncached": (f"{uncached}{API}/projects?limit=20", None),
             "projects_cached": (f"{cached}{API}/projects?limit=20", None),
             "answers": (f"{cached}{API}/sessions/{session['id']}/answers", json.dumps(list(ANSWERS))),
+            "answers_unlogged": (f"{unlogged}{API}/sessions/{quiet['id']}/answers", json.dumps(list(ANSWERS))),
         }
         results: dict[str, dict[str, Any]] = {}
         for concurrency in args.concurrency:
@@ -196,7 +201,12 @@ def run(ws: snb.Workspace, args: argparse.Namespace, out: Any) -> dict[str, Any]
     for row in results.values():
         print(f"{row['scenario']:<20}{row['concurrency']:>4}{row['rps']:>10.1f}{row.get('p50_ms', 0):>9.2f}"
               f"{row.get('p99_ms', 0):>9.2f}{row['ratio_to_bare']:>8.3f}", file=out)
-    return {"rows": args.rows, "duration_s": args.duration, "results": list(results.values())}
+    logging_ratio = {
+        c: round(results[f"answers@c{c}"]["rps"] / results[f"answers_unlogged@c{c}"]["rps"], 3) for c in args.concurrency
+    }
+    print(f"POST answers, logging at INFO over logging off (req/s): {logging_ratio}", file=out)
+    return {"rows": args.rows, "duration_s": args.duration, "results": list(results.values()),
+            "logging_ratio": logging_ratio}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,8 @@ from socrates_nb.quality.lint import Finding, lint
 from socrates_nb.templates import TEMPLATES
 from socrates_nb.batch import run_batch
 from socrates_nb.workspace import Project, Session, Specification, Workspace, connect
+from socrates_nb import metrics  # callable: snb.metrics() is metrics.snapshot()
+from socrates_nb.logs import configure_logging
 
 
 
@@ -57,6 +59,8 @@ def unload_ipython_extension(ipython: object) -> None:
 
 __all__ = [
     "CATEGORIES",
+    "configure_logging",
+    "metrics",
     "TEMPLATES",
     "ConfigError",
     "ConflictError",

@@ -13,6 +13,8 @@ from typing import Callable, Hashable, TypeVar
 
 from cachetools import TTLCache
 
+from socrates_nb import metrics
+
 T = TypeVar("T")
 Key = tuple[Hashable, ...]
 
@@ -33,10 +35,14 @@ class CacheStats:
 
 
 class ReadCache:
-    """A thread-safe TTL cache with prefix invalidation and hit/miss counters."""
+    """A thread-safe TTL cache with prefix invalidation and hit/miss counters.
 
-    def __init__(self, maxsize: int = 2048, ttl: float = 5.0) -> None:
+    Lookups also count in the ``socrates_nb_cache_*`` metrics unless ``counted`` is False (a probe's).
+    """
+
+    def __init__(self, maxsize: int = 2048, ttl: float = 5.0, counted: bool = True) -> None:
         self._enabled = ttl > 0
+        self._counted = counted
         self._cache: TTLCache[Key, object] = TTLCache(maxsize=maxsize, ttl=ttl if ttl > 0 else 1)
         self._lock = threading.RLock()
         self._hits = 0
@@ -48,8 +54,12 @@ class ReadCache:
         with self._lock:
             if self._enabled and key in self._cache:
                 self._hits += 1
+                if self._counted:
+                    metrics.CACHE_HITS.inc()
                 return self._cache[key]  # type: ignore[return-value]
             self._misses += 1
+            if self._counted:
+                metrics.CACHE_MISSES.inc()
             generation = self._generation
         value = load()
         with self._lock:

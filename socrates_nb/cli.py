@@ -16,6 +16,7 @@ import socrates_nb as snb
 from socrates_nb.batch import load_answers, run_batch, run_script
 from socrates_nb.errors import NotFoundError, SocratesError, ValidationError
 from socrates_nb.export import FORMATS
+from socrates_nb.logs import configure_logging
 from socrates_nb.security import audit
 from socrates_nb.services.accounts import ROLES
 from socrates_nb.services.views import QuestionView, TurnView
@@ -68,6 +69,7 @@ def cli(ctx: click.Context, url: str | None, user: str | None) -> None:
     state = _Context(url, user)
     ctx.obj = state
     ctx.call_on_close(state.close)
+    configure_logging()  # from the SOCRATES_LOG_* variables
     origin = audit.request_origin(None, f"socrates-cli/{snb.__version__}")  # what the audit trail records
     ctx.call_on_close(lambda: audit.reset_origin(origin))
 
@@ -443,6 +445,47 @@ def keys_rotate(reencrypt_only: bool, drop_old: bool) -> None:
                               "is gone): left as they are")
     finally:
         database.dispose()
+
+
+# --- health -------------------------------------------------------------------------------
+
+
+@cli.command("health")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (with each check's detail).")
+@click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds each check may take before it counts as degraded.")
+def health(as_json: bool, timeout: float) -> None:
+    """Check the database, its schema, the cache, LLM providers, disk and memory, as GET health does.
+
+    Exit code 0 when ok or degraded (a warning line on stderr), 1 when down.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from socrates_nb.services.health import DEGRADED, DOWN, HealthService
+
+    try:
+        database = _database()
+    except (OSError, SQLAlchemyError) as exc:  # e.g. a SQLite path whose folder cannot be made
+        click.echo(f"error: health down: cannot open the database: {exc}", err=True)
+        sys.exit(1)
+    service = HealthService(database, timeout_s=timeout)
+    try:
+        report = service.run()
+    finally:
+        service.close()
+        database.dispose()
+    if as_json:
+        click.echo(json.dumps(report.to_dict(detail=True), indent=2))
+    else:
+        click.echo(f"socrates_nb {report.version}: {report.status}")
+        for name, result in report.checks.items():
+            click.echo(f"  {name:<11} {result.status:<9} {result.detail}  ({result.duration_ms:g} ms)")
+    failing = ", ".join(name for name, result in report.checks.items() if result.status == report.status)
+    if report.status == DOWN:
+        click.echo(f"error: health down: {failing}", err=True)
+        sys.exit(1)
+    if report.status == DEGRADED:
+        click.echo(f"warning: health degraded: {failing}", err=True)
 
 
 # --- database -----------------------------------------------------------------------------

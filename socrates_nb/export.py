@@ -17,7 +17,10 @@ from typing import Any
 from socrates_nb.__about__ import __version__
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.errors import ValidationError
+from socrates_nb.logs import get_logger
 from socrates_nb.services.views import ItemView, SpecView
+
+_log = get_logger(__name__)
 
 FORMATS = ("md", "json", "csv", "html")
 SPEC_FORMAT_VERSION = 1
@@ -169,4 +172,7 @@ def render(spec: SpecView, fmt: str) -> str:
     renderers = {"md": to_markdown, "markdown": to_markdown, "json": to_json, "csv": to_csv, "html": to_html}
     if fmt not in renderers:
         raise ValidationError(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
-    return renderers[fmt](spec)
+    text = renderers[fmt](spec)
+    _log.info("specification exported", project_id=str(spec.project.id), format=fmt, items=len(spec.items),
+              chars=len(text))
+    return text

@@ -4,13 +4,15 @@ They carry the ``socrates_nb_`` prefix and appear on the Jupyter server's own ``
 (we never mount a second one). Labels hold route templates, methods, statuses, outcomes and
 provider names, never raw ids or user input, so their number stays bounded. ``snapshot()``
 reads the current values in a notebook or the CLI, without a server. docs/OPERATIONS.md has
-the table of every metric.
+the table of every metric. The module is callable: ``snb.metrics()`` is ``snapshot()``.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +58,8 @@ HEALTH = Gauge(
 )
 
 CACHE_HIT_RATIO.set_function(lambda: _ratio(_value(CACHE_HITS), _value(CACHE_MISSES)))
+for _outcome in sorted(set(AUTH_OUTCOMES.values())):  # every outcome from 0, so a first event is an increase
+    AUTH_EVENTS.labels(outcome=_outcome)
 
 
 def _value(counter: Counter) -> float:
@@ -115,3 +119,13 @@ def value(name: str, **labels: Any) -> float:
     """One sample of ``snapshot()`` by name and labels (0.0 when it has not been recorded yet)."""
     key = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     return snapshot().get(f"{name}{{{key}}}" if key else name, 0.0)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable: ``snb.metrics()`` returns ``snapshot()``."""
+
+    def __call__(self) -> dict[str, float]:
+        return snapshot()
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -15,6 +15,7 @@ from socrates_nb.cache import CacheStats, ReadCache
 from socrates_nb.config import Settings
 from socrates_nb.errors import DatabaseError
 from socrates_nb.export import render, spec_to_dict
+from socrates_nb.logs import ensure_logging
 from socrates_nb.notebook import display
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.accounts import ensure_user, local_username
@@ -302,6 +303,7 @@ def connect(url: str | None = None, user: str | None = None) -> Workspace:
     the Jupyter data dir. A new database gets its schema; ``user`` defaults to the
     operating-system user.
     """
+    ensure_logging()
     settings = Settings.from_env(url)
     shown = settings.database_url.set(query={}).render_as_string(hide_password=True)
     try:

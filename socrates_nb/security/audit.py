@@ -8,6 +8,10 @@ request being served: the REST extension sets ``request_origin`` for each reques
 CLI names itself. ``changes`` summarise what changed and never carry a secret: names that
 look like one are dropped, and every value is shortened (tests grep rows and logs for the
 tokens, passwords, codes and keys they used).
+
+Once the transaction commits, each row is also announced: one log event named by its action
+(warnings for failures) and, for auth events, the ``socrates_nb_auth_events_total`` counter. A
+rolled-back row is never announced.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar
 
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session as OrmSession
+
+from socrates_nb import metrics
+from socrates_nb.logs import get_logger, redact_text
 
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import AuditLog, utcnow
@@ -59,6 +67,13 @@ ACTIONS: Mapping[str, str] = {
 """Every action the trail records, with what it means (docs/SECURITY.md lists them)."""
 
 T = TypeVar("T")
+WARNINGS = frozenset({
+    "auth.login_failed", "auth.refresh_failed", "auth.refresh_reuse", "auth.password_failed", "auth.rate_limited",
+    "auth.signature_failed", "mfa.code_failed",
+})
+"""Actions logged as warnings: failures and refusals."""
+_PENDING = "socrates_audit_pending"
+_log = get_logger(__name__)
 MAX_USER_AGENT_CHARS = 256
 MAX_ADDRESS_CHARS = 64  # the column's width (a scoped IPv6 address can be longer)
 MAX_VALUE_CHARS = 200
@@ -109,8 +124,9 @@ class Event:
 
 
 def add(orm: OrmSession, event: Event) -> None:
-    """Record ``event`` in the caller's transaction."""
+    """Record ``event`` in the caller's transaction (announced when it commits)."""
     origin = _ORIGIN.get()
+    orm.info.setdefault(_PENDING, []).append(event)
     orm.add(
         AuditLog(
             id=uuid.uuid4(), user_id=event.user_id, action=event.action, resource_type=event.resource_type,
@@ -142,10 +158,27 @@ def summary(changes: Mapping[str, Any]) -> dict[str, Any]:
         if value is None or isinstance(value, (bool, int, float)):
             kept[name] = value
         else:
-            kept[name] = _printable(str(value))[:MAX_VALUE_CHARS]
+            kept[name] = _printable(redact_text(str(value)))[:MAX_VALUE_CHARS]  # a token typed as a name, say
     return kept
 
 
 def _printable(text: str) -> str:
     """``text`` without control characters (a CR/LF in a user agent cannot forge an exported line)."""
     return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+@orm_event.listens_for(OrmSession, "after_commit")
+def _announce(orm: OrmSession) -> None:
+    for event in orm.info.pop(_PENDING, ()):
+        metrics.auth_event(event.action)
+        level = "warning" if event.action in WARNINGS else "info"
+        getattr(_log, level)(
+            event.action, user_id=None if event.user_id is None else str(event.user_id),
+            resource_type=event.resource_type, resource_id=None if event.resource_id is None else str(event.resource_id),
+            **summary(event.changes),
+        )
+
+
+@orm_event.listens_for(OrmSession, "after_rollback")
+def _forget(orm: OrmSession) -> None:
+    orm.info.pop(_PENDING, None)

@@ -5,21 +5,26 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Int, List, TraitError, Unicode, validate
 
+from socrates_nb import metrics
 from socrates_nb.cache import ReadCache
 from socrates_nb.config import Settings
+from socrates_nb.logs import LogSettings, configure_logging
+from socrates_nb.metrics import CachedReading
 from socrates_nb.security.ratelimit import Network, proxy_network
 from socrates_nb.security.settings import AuthSettings
 from socrates_nb.services.api_keys import ApiKeyService
 from socrates_nb.services.audit import AuditService
 from socrates_nb.services.auth import AuthService
+from socrates_nb.services.health import HealthService
 from socrates_nb.services.mfa import MfaService
 from socrates_nb.services.projects import ProjectService
-from socrates_nb.services.sessions import SessionService
+from socrates_nb.services.sessions import SessionService, count_active_sessions
 from socrates_nb.services.signing import SigningService
 from socrates_nb.services.specs import SpecService
 from socrates_nb.storage.db import Database
@@ -74,6 +79,7 @@ class ApiContext:
     api_keys: ApiKeyService
     signing: SigningService
     audit: AuditService
+    health: HealthService
     max_body_bytes: int
     trusted_hosts: frozenset[str] = frozenset()
     require_https: bool = False
@@ -120,6 +126,13 @@ class SocratesApp(ExtensionApp):
     hsts_max_age = Int(
         0, help="when > 0, HTTPS responses carry Strict-Transport-Security with this max-age in seconds"
     ).tag(config=True)
+    json_log_file = Unicode(
+        None, allow_none=True,
+        help="the JSON-lines log file, or 'off' (default: $SOCRATES_LOG_FILE, else <data dir>/logs/socrates_nb.log)",
+    ).tag(config=True)
+    json_log_level = Unicode(None, allow_none=True, help="lowest level written to the log file (default: INFO)").tag(config=True)
+    json_log_max_bytes = _optional_int("size at which the log file rotates, in bytes (default: 10485760)")
+    json_log_backups = _optional_int("rotated log files kept (default: 5)")
     trusted_proxies = List(
         Unicode(),
         help="addresses or networks (CIDR) of the reverse proxies in front of the server: only from them is "
@@ -155,9 +168,11 @@ class SocratesApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Open the database (creating its schema when new) and build the services."""
+        configure_logging(self._log_settings())
         settings = Settings.from_env(self.database_url or None)
         db = Database(settings.database_url)
         ensure_schema(db)
+        metrics.ACTIVE_SESSIONS.set_function(CachedReading(lambda: count_active_sessions(db)))
         cache = ReadCache(maxsize=settings.cache_size, ttl=settings.cache_ttl)
         overrides = {field: getattr(self, trait) for trait, field in AUTH_TRAITS.items()
                      if getattr(self, trait) is not None}
@@ -173,7 +188,17 @@ class SocratesApp(ExtensionApp):
             api_keys=ApiKeyService(db, auth.mfa.box),  # one set of master keys for every secret
             signing=SigningService(db, auth.mfa.box, auth.mfa.reauthenticate),
             audit=AuditService(db),
+            health=HealthService(db, cache),
         )
+
+    def _log_settings(self) -> LogSettings:
+        """LogSettings from the environment, with the json_log_* traits that are set."""
+        settings = LogSettings.from_env().but(
+            level=self.json_log_level and self.json_log_level.upper(), max_bytes=self.json_log_max_bytes, backups=self.json_log_backups,
+        )
+        if self.json_log_file is not None:
+            settings = replace(settings, file=None if self.json_log_file.strip().lower() == "off" else Path(self.json_log_file))
+        return settings
 
     def initialize_handlers(self) -> None:
         """Mount the routes under ``{base_url}socrates/api/v1/``."""
@@ -183,6 +208,8 @@ class SocratesApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Release the database connections."""
+        metrics.ACTIVE_SESSIONS.set_function(lambda: float("nan"))  # this database is closing
         context = self.settings.get("socrates")
         if context is not None:
+            context.health.close()
             context.db.dispose()

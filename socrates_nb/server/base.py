@@ -11,13 +11,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
+import uuid
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlparse
 
+import structlog
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+
+from socrates_nb import metrics
 
 from socrates_nb.errors import (
     ConflictError,
@@ -30,6 +35,7 @@ from socrates_nb.errors import (
     UnauthorizedError,
     ValidationError,
 )
+from socrates_nb.logs import get_logger
 from socrates_nb.security import audit
 from socrates_nb.security.ratelimit import forwarded_client
 from socrates_nb.security.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -37,6 +43,9 @@ from socrates_nb.server.app import ApiContext
 from socrates_nb.services.views import Actor
 
 METHODS = ("get", "post", "put", "patch", "delete", "options")
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # a client's own id is echoed only when it looks like one
+_log = get_logger("socrates_nb.server")
 GZIP_MIN_BYTES = 1024
 JSON_TYPE = "application/json; charset=UTF-8"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -56,6 +65,8 @@ class BaseHandler(APIHandler):
     public = False
     signed_methods: frozenset[str] = frozenset()
     """Methods (lowercase) that need a signed request from a user with a signing key (services/signing.py)."""
+    route = "unrouted"
+    """The route template (``/projects/{project_id}``) in logs and metric labels: never a raw id."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -125,7 +136,19 @@ class BaseHandler(APIHandler):
             return None
         return super().check_xsrf_cookie()
 
+    @property
+    def request_id(self) -> str:
+        """The client's ``X-Request-ID`` when well formed, else a new one; echoed on the response."""
+        found = self.__dict__.get("_request_id")
+        if found is None:
+            sent = self.request.headers.get(REQUEST_ID_HEADER, "")
+            found = self.__dict__["_request_id"] = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+        return found
+
     async def prepare(self) -> None:  # type: ignore[override]
+        # this request runs in a context of its own: what is bound here names its log events
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=self.request_id, route=self.route)
         self.check_transport()
         if not self.check_origin():  # Jupyter's own check would answer a bare 404
             raise ForbiddenError("cross-origin request from an origin not in SocratesApp.cors_origins")
@@ -140,6 +163,7 @@ class BaseHandler(APIHandler):
         self.actor: Actor | None = None
         if not self.public and self.request.method != "OPTIONS":
             self.actor = self.authenticate()
+            structlog.contextvars.bind_contextvars(user_id=str(self.actor.id))
             if self.request.method.lower() in self.signed_methods:
                 self.api.signing.verify(
                     self.actor, self.request.method, self.request.path,
@@ -185,6 +209,7 @@ class BaseHandler(APIHandler):
 
     def set_default_headers(self) -> None:
         super().set_default_headers()  # Jupyter's: X-Content-Type-Options: nosniff, its settings' headers, CSP
+        self.set_header(REQUEST_ID_HEADER, self.request_id)
         self.set_header("X-Content-Type-Options", "nosniff")  # even if ServerApp's headers setting says otherwise
         self.set_header("Referrer-Policy", "no-referrer")
         # user data may be kept but must be revalidated; credentials and tokens are never stored
@@ -249,6 +274,20 @@ class BaseHandler(APIHandler):
         self.clear_header("Content-Encoding")
         self.set_status(status)
         self.finish(json.dumps({"error": {"code": code, "message": message}}), set_content_type=JSON_TYPE)
+
+    def on_finish(self) -> None:
+        """One log line and the request metrics per request."""
+        status = self.get_status()
+        seconds = self.request.request_time()
+        method = self.request.method or "?"
+        metrics.HTTP_REQUESTS.labels(route=self.route, method=method, status=str(status)).inc()
+        metrics.HTTP_SECONDS.labels(route=self.route).observe(seconds)
+        level = "error" if status >= 500 else "info"
+        getattr(_log, level)(
+            "request", request_id=self.request_id, route=self.route, method=method, status=status,
+            duration_ms=round(seconds * 1000, 2),
+        )
+        super().on_finish()
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, SocratesError):  # an expected outcome: no stack trace in the log

@@ -20,6 +20,7 @@ from socrates_nb.__about__ import __version__
 from socrates_nb.engine.base import ENGINES
 from socrates_nb.errors import (
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
     PreconditionFailedError,
@@ -39,6 +40,8 @@ from socrates_nb.server.base import CODES_BY_STATUS, METHODS, BaseHandler
 from socrates_nb.services.accounts import USERNAME_RE
 from socrates_nb.services.api_keys import MAX_KEY_CHARS, PROVIDERS
 from socrates_nb.services.auth import MAX_EMAIL_CHARS, MAX_OTP_CHARS
+from socrates_nb.services.health import CHECK_NAMES
+from socrates_nb.services.health import STATUSES as HEALTH_STATUSES
 from socrates_nb.services.mfa import MAX_CODE_CHARS
 from socrates_nb.services.specs import CONFLICT_STATUSES, RESOLUTIONS
 from socrates_nb.services.validation import (
@@ -184,7 +187,14 @@ def _schemas() -> dict[str, Schema]:
             "conflicts": {"type": "array", "items": ref("Conflict")}, "next_question": nullable(ref("Question")),
             "maturity": ref("Maturity"),
         }),
-        "Health": closed({"status": {"enum": ["ok", "down"]}}),
+        "Health": closed({
+            "status": {"enum": list(HEALTH_STATUSES)},
+            # each check: its status; with ?detail=1 (an admin) also its detail and duration
+            "checks": closed({name: closed({
+                "status": {"enum": list(HEALTH_STATUSES)}, "detail": text(), "duration_ms": {"type": "number", "minimum": 0},
+            }, ["status"]) for name in CHECK_NAMES}),
+            "version": {"const": __version__}, "uptime_s": {"type": "number", "minimum": 0},
+        }),
         "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
         # request bodies
         "Register": closed({
@@ -294,6 +304,9 @@ PARAMETERS: dict[str, Schema] = {
                "schema": {"enum": list(ACTIONS)}},
     "since": {"name": "since", "in": "query", "description": "only rows at or after this moment (with a time zone)",
               "schema": TIMESTAMP},
+    "detail": {"name": "detail", "in": "query", "schema": {"enum": ["1"]},
+               "description": "1: add each check's detail and duration (an admin's bearer token: 401 without a "
+                              "valid one, 403 for other users)"},
     "IfNoneMatch": {"name": "If-None-Match", "in": "header", "schema": text(),
                     "description": "ETag(s) of a copy the client holds: 304 while it is current"},
     "SignatureTimestamp": {"name": TIMESTAMP_HEADER, "in": "header", "schema": text(pattern="^[0-9]{1,12}$"),
@@ -432,7 +445,10 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
         "The caller's audit rows, newest first (an admin's: every user's)", "AuditPage",
         parameters=("offset", "AuditLimit", "action", "since"), conditional=True),
     (routes.HealthHandler, "get"): Operation(
-        "Whether the database answers", "Health", other=((503, "Health", "the database does not answer"),)),
+        "Whether socrates_nb and its dependencies work: status ok or degraded (200), or down (503); "
+        "public, but ?detail=1 needs an admin's bearer token", "Health", parameters=("detail",),
+        errors=(UnauthorizedError, ForbiddenError),
+        other=((503, "Health", "down: a dependency failed (the database does not answer, ...)"),)),
     (routes.OpenApiHandler, "get"): Operation("This document", "OpenApiDocument", conditional=True),
 }
 

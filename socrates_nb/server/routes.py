@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
-from socrates_nb.errors import PreconditionFailedError, ValidationError
+from socrates_nb.errors import DatabaseError, ForbiddenError, PreconditionFailedError, ValidationError
 from socrates_nb.export import render
 from socrates_nb.server.base import JSON_TYPE, BaseHandler, encoded_view, parse_etags
+from socrates_nb.services.accounts import ADMIN_ROLE
 from socrates_nb.services.validation import parse_uuid
 from socrates_nb.templates import DEFAULT_TEMPLATE
 
@@ -290,16 +293,28 @@ class AuditHandler(BaseHandler):
 
 
 class HealthHandler(BaseHandler):
+    """The health report: public statuses; ``?detail=1`` with an admin's bearer token adds the detail."""
+
     public = True
 
-    def get(self) -> None:
+    async def get(self) -> None:
+        detail = self.query("detail")
+        if detail not in (None, "1"):
+            raise ValidationError(f"detail must be 1, not {detail[:40]!r}")
+        shown = detail == "1" and self._admin()
+        report = await self.api.health.run_async()  # the checks run on their own threads
+        self.send(report.to_dict(detail=shown), status=report.http_status, etag=False)
+
+    def _admin(self) -> bool:
+        """Whether the bearer token is an admin's: 401 without a valid one, 403 for another role.
+        False when the database cannot tell (the report then shows it down, without detail)."""
         try:
-            with self.api.db.read() as orm:
-                orm.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure of the database means "down"
-            self.send({"status": "down"}, status=503, etag=False)
-            return
-        self.send({"status": "ok"}, etag=False)
+            actor = self.authenticate()
+        except (SQLAlchemyError, DatabaseError):
+            return False
+        if actor.role != ADMIN_ROLE:
+            raise ForbiddenError("?detail=1 needs an admin's bearer token")
+        return True
 
 
 class OpenApiHandler(BaseHandler):
@@ -341,3 +356,15 @@ ROUTES: list[tuple[str, Any]] = [
     ("health", HealthHandler),
     ("openapi.json", OpenApiHandler),
 ]
+
+
+def route_template(pattern: str, handler: type[BaseHandler]) -> str:
+    """``projects/([^/]+)`` -> ``/projects/{project_id}``, the names being the handler's arguments."""
+    own = (inspect.unwrap(getattr(handler, m)) for m in ("get", "post", "put", "patch", "delete"))
+    method = next(f for f in own if f.__qualname__.startswith(f"{handler.__qualname__}."))
+    names = iter(list(inspect.signature(method).parameters)[1:])
+    return "/" + re.sub(r"\([^)]*\)", lambda _: "{" + next(names) + "}", pattern)
+
+
+for _pattern, _handler in ROUTES:
+    _handler.route = route_template(_pattern, _handler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import replace
@@ -11,11 +12,13 @@ from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORY_INFO
+from socrates_nb import metrics
 from socrates_nb.engine.base import ItemDraft, QuestionDraft, get_engine
+from socrates_nb.errors import ConflictError
+from socrates_nb.logs import get_logger
+from socrates_nb.quality.conflicts import Candidate, detect
 from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
-from socrates_nb.errors import ConflictError
-from socrates_nb.quality.conflicts import Candidate, detect
 from socrates_nb.services.access import owned_project, owned_session
 from socrates_nb.services.state import close_conflicts_of, confidence_sums, engine_context, project_maturity
 from socrates_nb.services.validation import answer_text, parse_uuid
@@ -31,6 +34,15 @@ from socrates_nb.services.views import (
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import utcnow
+
+
+_log = get_logger(__name__)
+
+
+def count_active_sessions(db: Database) -> int:
+    """Sessions of every user still open (the ``socrates_nb_active_sessions`` gauge)."""
+    with db.read_rows(single_statement=True) as conn:
+        return conn.scalar(select(func.count()).select_from(models.Session).where(models.Session.status == "active")) or 0
 
 
 class SessionService:
@@ -95,6 +107,8 @@ class SessionService:
         """
         text = answer_text(text)
         expected = parse_uuid(question_id, "question") if question_id is not None else None
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
 
         def work(orm: OrmSession) -> TurnView:
             session = owned_session(orm, actor, session_id, lock=True)
@@ -112,7 +126,9 @@ class SessionService:
             orm.add(answer)
             engine = get_engine(session.engine)
             ctx = engine_context(orm, project, session.id)
+            at = time.perf_counter()
             drafts = engine.extract(ctx, _draft_of(pending), text)
+            timings["extract_ms"] = _ms_since(at)
             if pending is not None:
                 pending.status = "answered"
             # The answer to a probe refines the probed item: its first new item replaces it.
@@ -129,6 +145,7 @@ class SessionService:
             sums = confidence_sums(orm, project.id)
             maturity = project_maturity(orm, project, sums)
             attempt = pending.probe_depth if pending is not None else 0
+            at = time.perf_counter()
             probe = next(
                 ((item, q) for item, draft in zip(items, drafts)
                  if item.is_current and (q := engine.probe(ctx, draft, attempt)) is not None),
@@ -138,6 +155,7 @@ class SessionService:
                 next_q = _ask_next(orm, session, probe[1], probe_of=probe[0], depth=attempt + 1)
             else:
                 next_q = _ask_next(orm, session, engine.next_question(replace(ctx, confidence_sums=sums)))
+            timings["question_ms"] = _ms_since(at)
             answer.maturity_after = maturity.score
             audit.add(orm, Event("session.answer", actor.id, "answer", answer.id, {
                 "session_id": session.id, "seq": answer.seq, "items": len(items), "conflicts": len(conflicts),
@@ -153,6 +171,7 @@ class SessionService:
 
         turn = self.db.run_write(work)
         self._invalidate(actor)
+        _announce_turn(turn, session_id, timings, _ms_since(started))
         return turn
 
     def skip(self, actor: Actor, session_id: str | uuid.UUID) -> QuestionView | None:
@@ -319,3 +338,20 @@ def _store_items(
     kept.sort(key=lambda f: (f[2].ref_prefix, f[2].ref_seq, f[1].ref_prefix, f[1].ref_seq))
     conflicts = [ConflictView.of(row, {old.id: old.ref, new.id: new.ref}) for row, old, new in kept]
     return items, conflicts
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+def _announce_turn(turn: TurnView, session_id: object, timings: dict[str, float], total_ms: float) -> None:
+    """Metrics and log events of a committed turn: the answer, and each conflict it raised."""
+    metrics.ANSWERS.inc()
+    metrics.ITEMS.inc(len(turn.items))
+    for conflict in turn.conflicts:
+        metrics.CONFLICTS.labels(type=conflict.type).inc()
+        _log.info("conflict detected", session_id=str(session_id), conflict_id=str(conflict.id), type=conflict.type,
+                  severity=conflict.severity, items=[conflict.item_a, conflict.item_b])
+    _log.info("answer processed", session_id=str(session_id), answer_id=str(turn.answer_id), seq=turn.seq,
+              items=len(turn.items), conflicts=len(turn.conflicts), maturity=turn.maturity.score,
+              turn_ms=total_ms, **timings)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
+from socrates_nb import metrics
 from socrates_nb.errors import DatabaseError
 
 T = TypeVar("T")
@@ -106,6 +107,11 @@ def _ping_idle_connections(engine: Engine) -> None:
             raise DisconnectionError(f"stale connection: {exc}") from exc  # the pool retries with a new one
 
 
+def _count_error(context: Any) -> None:
+    """Count every error the driver raises (``socrates_nb_database_errors_total{kind}``)."""
+    metrics.DB_ERRORS.labels(kind=type(context.original_exception).__name__).inc()
+
+
 class Database:
     """One database: an engine for reads, one for writes, and transaction helpers."""
 
@@ -122,6 +128,7 @@ class Database:
             _configure_sqlite(self.engine)
         else:
             _ping_idle_connections(self.engine)
+        event.listen(self.engine, "handle_error", _count_error)
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         # SQLite: no BEGIN (the driver is in autocommit mode, see _on_begin); PostgreSQL: autocommit,
         # which spares the ROLLBACK round trip (setting it is local to psycopg)

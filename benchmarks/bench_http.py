@@ -53,9 +53,11 @@ from socrates_nb.storage.models import utcnow  # noqa: E402
 
 PASSWORD = "bench password 1234"
 API = "/socrates/api/v1"
-SCENARIOS = ("bare", "projects_uncached", "projects_cached", "answers", "answers_unlogged")
-"""``answers_unlogged``: the same POST on a server whose log file is off (console at WARNING), so
-``answers`` over it is what logging at INFO costs (``logging_ratio`` in the report)."""
+SCENARIOS = ("bare", "projects_uncached", "projects_cached", "answers")
+LOGGING_ROUNDS = 4
+"""What logging costs: ``POST answers`` on two fresh servers alike but for the log file (one logging at
+INFO, one with the file off and the console at WARNING), alternating in this many rounds on fresh
+sessions, so drift and the sessions' growth hit both alike; ``logging_ratio`` is logged over unlogged req/s."""
 
 
 def call(url: str, method: str = "GET", body: Any = None, token: str | None = None) -> Any:
@@ -86,7 +88,8 @@ def jupyter_server(url: str, workdir: Path, env_extra: dict[str, str]) -> Iterat
     (config_dir / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
         "socrates_nb": True, "bare_extension": True, "jupyter_server_terminals": False}}}))
     bench_dir = str(Path(__file__).resolve().parent)
-    env = {**os.environ, **env_extra, "SOCRATES_DATABASE_URL": url, "SOCRATES_DATA_DIR": str(workdir),
+    env = {**os.environ, "SOCRATES_LOG_FILE": str(workdir / f"socrates-{port}.log"), **env_extra,
+           "SOCRATES_DATABASE_URL": url, "SOCRATES_DATA_DIR": str(workdir),
            "JUPYTER_CONFIG_DIR": str(config_dir),
            "PYTHONPATH": os.pathsep.join(filter(None, [bench_dir, os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -157,6 +160,29 @@ def wrk(url: str, token: str, concurrency: int, duration: int, workdir: Path, bo
             "socket_errors": errors.group(0) if errors else None}
 
 
+def failures(workdir: Path) -> list[str]:
+    """The servers' log lines of requests that did not succeed."""
+    return [line for log in sorted(workdir.glob("socrates-*.log"))
+            for line in log.read_text(errors="replace").splitlines(keepends=True)
+            if '"event": "request"' in line and '"status": 2' not in line]
+
+
+def logging_cost(
+    logged: str, unlogged: str, project_id: str, token: str, concurrency: int, args: argparse.Namespace, workdir: Path
+) -> float:
+    """Requests answered by the logging server over the quiet one, in alternating rounds (LOGGING_ROUNDS,
+    in the order AB, BA, AB, ...), each on a fresh session."""
+    served = {logged: 0.0, unlogged: 0.0}
+    seconds = max(1, args.duration // 2)
+    for round_ in range(LOGGING_ROUNDS):
+        for server in (logged, unlogged) if round_ % 2 == 0 else (unlogged, logged):
+            session = call(f"{logged}{API}/projects/{project_id}/sessions", "POST", {}, token)["session"]
+            row = wrk(f"{server}{API}/sessions/{session['id']}/answers", token, concurrency, seconds, workdir,
+                      json.dumps(list(ANSWERS)))
+            served[server] += row["rps"]
+    return round(served[logged] / served[unlogged], 3)
+
+
 def run(ws: snb.Workspace, args: argparse.Namespace, out: Any) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("bench_http needs wrk: apt-get install wrk (make bench installs it)")
@@ -166,6 +192,8 @@ def run(ws: snb.Workspace, args: argparse.Namespace, out: Any) -> dict[str, Any]
         env = {"SOCRATES_ACCESS_TTL": "7200"}
         cached = stack.enter_context(jupyter_server(url, workdir, env))
         uncached = stack.enter_context(jupyter_server(url, workdir, {**env, "SOCRATES_CACHE_TTL": "0"}))
+        # two fresh servers alike but for the log file, for the cost of logging (logging_cost)
+        logged = stack.enter_context(jupyter_server(url, workdir, env))
         unlogged = stack.enter_context(jupyter_server(url, workdir, {**env, "SOCRATES_LOG_FILE": "off"}))
         username = f"http_{uuid.uuid4().hex[:8]}"
         call(f"{cached}{API}/auth/register", "POST", {"username": username, "password": PASSWORD})
@@ -173,7 +201,6 @@ def run(ws: snb.Workspace, args: argparse.Namespace, out: Any) -> dict[str, Any]
         user_id = uuid.UUID(call(f"{cached}{API}/auth/me", token=token)["user"]["id"])
         project = call(f"{cached}{API}/projects", "POST", {"name": "Answers", "template": "web-api"}, token)["project"]
         session = call(f"{cached}{API}/projects/{project['id']}/sessions", "POST", {}, token)["session"]
-        quiet = call(f"{cached}{API}/projects/{project['id']}/sessions", "POST", {}, token)["session"]
         add_projects(ws, user_id, args.rows)
         page = call(f"{uncached}{API}/projects?limit=20", token=token)
         assert page["total"] == args.rows + 1 and len(page["items"]) == 20, page["total"]
@@ -183,7 +210,6 @@ def run(ws: snb.Workspace, args: argparse.Namespace, out: Any) -> dict[str, Any]
             "projects_uncached": (f"{uncached}{API}/projects?limit=20", None),
             "projects_cached": (f"{cached}{API}/projects?limit=20", None),
             "answers": (f"{cached}{API}/sessions/{session['id']}/answers", json.dumps(list(ANSWERS))),
-            "answers_unlogged": (f"{unlogged}{API}/sessions/{quiet['id']}/answers", json.dumps(list(ANSWERS))),
         }
         results: dict[str, dict[str, Any]] = {}
         for concurrency in args.concurrency:
@@ -192,18 +218,17 @@ def run(ws: snb.Workspace, args: argparse.Namespace, out: Any) -> dict[str, Any]
                 wrk(target, token, concurrency, min(2, args.duration), workdir, body)  # warm-up
                 row = wrk(target, token, concurrency, args.duration, workdir, body)
                 if row["non_2xx"]:
-                    raise SystemExit(f"{name} at c={concurrency}: {row['non_2xx']} answers were not 2xx")
+                    raise SystemExit(f"{name} at c={concurrency}: {row['non_2xx']} answers were not 2xx:\n"
+                                     + "".join(failures(workdir)[-5:]))
                 results[f"{name}@c{concurrency}"] = {"scenario": name, "concurrency": concurrency, **row}
         for row in results.values():
             row["ratio_to_bare"] = round(row["rps"] / results[f"bare@c{row['concurrency']}"]["rps"], 3)
+        logging_ratio = {c: logging_cost(logged, unlogged, project["id"], token, c, args, workdir) for c in args.concurrency}
 
     print(f"{'scenario':<20}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}", file=out)
     for row in results.values():
         print(f"{row['scenario']:<20}{row['concurrency']:>4}{row['rps']:>10.1f}{row.get('p50_ms', 0):>9.2f}"
               f"{row.get('p99_ms', 0):>9.2f}{row['ratio_to_bare']:>8.3f}", file=out)
-    logging_ratio = {
-        c: round(results[f"answers@c{c}"]["rps"] / results[f"answers_unlogged@c{c}"]["rps"], 3) for c in args.concurrency
-    }
     print(f"POST answers, logging at INFO over logging off (req/s): {logging_ratio}", file=out)
     return {"rows": args.rows, "duration_s": args.duration, "results": list(results.values()),
             "logging_ratio": logging_ratio}

@@ -170,11 +170,11 @@ def failures(workdir: Path) -> list[str]:
 def logging_cost(
     logged: str, unlogged: str, project_id: str, token: str, concurrency: int, args: argparse.Namespace, workdir: Path
 ) -> float:
-    """Requests answered by the logging server over the quiet one, in alternating rounds (LOGGING_ROUNDS,
-    in the order AB, BA, AB, ...), each on a fresh session."""
+    """Requests answered by the logging server over the quiet one, in ``--logging-rounds`` alternating
+    rounds (in the order AB, BA, AB, ...), each on a fresh session."""
     served = {logged: 0.0, unlogged: 0.0}
     seconds = max(1, args.duration // 2)
-    for round_ in range(LOGGING_ROUNDS):
+    for round_ in range(args.logging_rounds):
         for server in (logged, unlogged) if round_ % 2 == 0 else (unlogged, logged):
             session = call(f"{logged}{API}/projects/{project_id}/sessions", "POST", {}, token)["session"]
             row = wrk(f"{server}{API}/sessions/{session['id']}/answers", token, concurrency, seconds, workdir,
@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--concurrency", type=lambda s: [int(c) for c in s.split(",")], default=[1, 16],
                         help="comma-separated connection counts (default 1,16)")
+    parser.add_argument("--logging-rounds", type=int, default=LOGGING_ROUNDS,
+                        help=f"alternating rounds measuring the cost of logging (default {LOGGING_ROUNDS})")
     parser.add_argument("--json", help="also write the report as JSON (- for stdout)")
     args = parser.parse_args(argv)
     out = sys.stderr if args.json == "-" else sys.stdout

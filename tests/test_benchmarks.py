@@ -40,7 +40,8 @@ def test_benchmark_runs(script: str, args: list[str], keys: set[str], db_url: st
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a smoke run of the script (PostgreSQL figures: benchmarks/README.md)
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make test installs Debian's wrk)")
 def test_http_benchmark_runs(db_url: str) -> None:
-    report = run_benchmark("bench_http.py", ["--rows", "300", "--duration", "1", "--concurrency", "1,4"], db_url)
+    args = ["--rows", "300", "--duration", "1", "--concurrency", "1,4", "--logging-rounds", "1"]
+    report = run_benchmark("bench_http.py", args, db_url)
     rows = {(r["scenario"], r["concurrency"]): r for r in report["results"]}
     assert set(rows) == {(s, c) for s in ("bare", "projects_uncached", "projects_cached", "answers") for c in (1, 4)}
     assert set(report["logging_ratio"]) == {"1", "4"} and all(r > 0 for r in report["logging_ratio"].values())

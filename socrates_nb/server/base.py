@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import inspect
 import json
 import re
 import uuid
@@ -43,6 +44,7 @@ from socrates_nb.server.app import ApiContext
 from socrates_nb.services.views import Actor
 
 METHODS = ("get", "post", "put", "patch", "delete", "options")
+_PATH_ARG = re.compile(r"\([^)]*\)")  # a capturing group of a ROUTES pattern
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # a client's own id is echoed only when it looks like one
 _log = get_logger("socrates_nb.server")
@@ -295,6 +297,21 @@ class BaseHandler(APIHandler):
                 self.send_error(e.http_status, exc_info=(type(e), e, e.__traceback__))
             return
         super()._handle_request_exception(e)
+
+
+def handler_methods(handler: type[BaseHandler]) -> list[str]:
+    """The HTTP methods ``handler`` itself implements (lowercase): not BaseHandler's (tornado's 405
+    defaults, and the CORS preflight every route answers the same way)."""
+    return [m for m in METHODS if inspect.unwrap(getattr(handler, m)) is not inspect.unwrap(getattr(BaseHandler, m))]
+
+
+def path_of(pattern: str, handler: type[BaseHandler], method: str) -> tuple[str, list[str]]:
+    """The templated path of a ROUTES pattern (``projects/([^/]+)`` -> ``/projects/{project_id}``) and its ids."""
+    names = list(inspect.signature(getattr(handler, method)).parameters)[1:]  # after self
+    if len(names) != pattern.count("("):
+        raise ValueError(f"{handler.__name__}.{method} takes {names} for the groups of {pattern!r}")
+    parts = iter(names)
+    return "/" + _PATH_ARG.sub(lambda _: "{" + next(parts) + "}", pattern), names
 
 
 def json_bytes(payload: Any) -> bytes:

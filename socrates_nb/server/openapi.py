@@ -10,8 +10,6 @@ error ``code`` enum from the error classes, and the specification's schema from
 from __future__ import annotations
 
 import functools
-import inspect
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +34,7 @@ from socrates_nb.security.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from socrates_nb.security.totp import BACKUP_CODE_COUNT
 from socrates_nb.server import routes
 from socrates_nb.server.app import API_PREFIX
-from socrates_nb.server.base import CODES_BY_STATUS, METHODS, BaseHandler
+from socrates_nb.server.base import CODES_BY_STATUS, BaseHandler, handler_methods, path_of
 from socrates_nb.services.accounts import USERNAME_RE
 from socrates_nb.services.api_keys import MAX_KEY_CHARS, PROVIDERS
 from socrates_nb.services.auth import MAX_EMAIL_CHARS, MAX_OTP_CHARS
@@ -58,7 +56,6 @@ Schema = dict[str, Any]
 Route = tuple[str, type[BaseHandler]]
 
 OPENAPI_VERSION = "3.1.0"
-_PATH_ARG = re.compile(r"\([^)]*\)")  # a capturing group of a ROUTES pattern
 
 
 def ref(name: str, kind: str = "schemas") -> Schema:
@@ -453,20 +450,6 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
 }
 
 
-def handler_methods(handler: type[BaseHandler]) -> list[str]:
-    """The HTTP methods ``handler`` itself implements (lowercase): not BaseHandler's (tornado's 405
-    defaults, and the CORS preflight every route answers the same way)."""
-    return [m for m in METHODS if inspect.unwrap(getattr(handler, m)) is not inspect.unwrap(getattr(BaseHandler, m))]
-
-
-def _path_of(pattern: str, handler: type[BaseHandler], method: str) -> tuple[str, list[str]]:
-    """The templated path of a ROUTES pattern (``projects/([^/]+)`` -> ``/projects/{project_id}``) and its ids."""
-    names = list(inspect.signature(getattr(handler, method)).parameters)[1:]  # after self
-    if len(names) != pattern.count("("):
-        raise ValueError(f"{handler.__name__}.{method} takes {names} for the groups of {pattern!r}")
-    parts = iter(names)
-    return "/" + _PATH_ARG.sub(lambda _: "{" + next(parts) + "}", pattern), names
-
 
 def _operation(
     handler: type[BaseHandler], method: str, ids: list[str], op: Operation, schemas: Mapping[str, Schema]
@@ -524,7 +507,7 @@ def build(routes_: Sequence[Route], base_url: str = "/") -> Schema:
             if (handler, method) not in OPERATIONS:
                 raise LookupError(f"{handler.__name__}.{method} has no Operation in OPERATIONS")
             described.add((handler, method))
-            path, path_ids = _path_of(pattern, handler, method)
+            path, path_ids = path_of(pattern, handler, method)
             operation, errors = _operation(handler, method, path_ids, OPERATIONS[handler, method], schemas)
             paths.setdefault(path, {})[method] = {**operation, "tags": [pattern.split("/")[0]]}
             used_errors |= errors

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
-import re
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from socrates_nb.errors import DatabaseError, ForbiddenError, PreconditionFailedError, ValidationError
 from socrates_nb.export import render
-from socrates_nb.server.base import JSON_TYPE, BaseHandler, encoded_view, parse_etags
+from socrates_nb.server.base import JSON_TYPE, BaseHandler, encoded_view, handler_methods, parse_etags, path_of
 from socrates_nb.services.accounts import ADMIN_ROLE
 from socrates_nb.services.validation import parse_uuid
 from socrates_nb.templates import DEFAULT_TEMPLATE
@@ -358,13 +356,5 @@ ROUTES: list[tuple[str, Any]] = [
 ]
 
 
-def route_template(pattern: str, handler: type[BaseHandler]) -> str:
-    """``projects/([^/]+)`` -> ``/projects/{project_id}``, the names being the handler's arguments."""
-    own = (inspect.unwrap(getattr(handler, m)) for m in ("get", "post", "put", "patch", "delete"))
-    method = next(f for f in own if f.__qualname__.startswith(f"{handler.__qualname__}."))
-    names = iter(list(inspect.signature(method).parameters)[1:])
-    return "/" + re.sub(r"\([^)]*\)", lambda _: "{" + next(names) + "}", pattern)
-
-
-for _pattern, _handler in ROUTES:
-    _handler.route = route_template(_pattern, _handler)
+for _pattern, _handler in ROUTES:  # the template logs and metric labels name (the OpenAPI document's path)
+    _handler.route = path_of(_pattern, _handler, handler_methods(_handler)[0])[0]

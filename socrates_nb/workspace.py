@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError as SAOperationalError
 
 from socrates_nb.cache import CacheStats, ReadCache
 from socrates_nb.config import Settings
+from socrates_nb.engine.llm.settings import LlmSettings, llm_defaults
 from socrates_nb.errors import DatabaseError
 from socrates_nb.export import render, spec_to_dict
 from socrates_nb.logs import ensure_logging
 from socrates_nb.notebook import display
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.accounts import ensure_user, local_username
+from socrates_nb.security.crypto import SecretBox
+from socrates_nb.services.api_keys import ApiKeyService, ApiKeyView
 from socrates_nb.services.projects import ProjectService
 from socrates_nb.services.sessions import SessionService
 from socrates_nb.services.specs import SpecService
+from socrates_nb.services.usage import UsageService, UsageView
 from socrates_nb.services.views import (
     Actor,
     ConflictView,
@@ -49,13 +54,40 @@ Item = ItemView
 class Workspace:
     """A connection to a database on behalf of one user."""
 
-    def __init__(self, db: Database, actor: Actor, cache: ReadCache) -> None:
+    def __init__(self, db: Database, actor: Actor, cache: ReadCache, llm: LlmSettings | None = None) -> None:
         self.db = db
         self.user = actor
         self.cache = cache
         self._projects = ProjectService(db, cache)
-        self._sessions = SessionService(db, cache)
+        self._sessions = SessionService(db, cache, keys=self._stored_key, llm=llm)
         self._specs = SpecService(db, cache)
+        self._usage = UsageService(db)
+        self._keys: ApiKeyService | None = None
+
+    def _api_keys(self) -> ApiKeyService:
+        """The encrypted API keys (the master key file is created on first use)."""
+        if self._keys is None:
+            self._keys = ApiKeyService(self.db, SecretBox.load())
+        return self._keys
+
+    def _stored_key(self, actor: Actor, provider: str) -> str | None:
+        return self._api_keys().secret(actor, provider)
+
+    def set_api_key(self, provider: str, key: str) -> None:
+        """Store your API key of ``provider`` (anthropic, openai), encrypted; LLM sessions use it."""
+        self._api_keys().put(self.user, provider, key)
+
+    def api_keys(self) -> list[ApiKeyView]:
+        """Your stored API keys (provider and last 4 characters only)."""
+        return self._api_keys().list(self.user)
+
+    def delete_api_key(self, provider: str) -> None:
+        """Forget your API key of ``provider``."""
+        self._api_keys().delete(self.user, provider)
+
+    def usage(self, since: datetime | str | None = None) -> UsageView:
+        """Your LLM calls, tokens and estimated cost per provider, model and project (since ``since``)."""
+        return self._usage.summary(self.user, since)
 
     def create_project(self, name: str, description: str = "", template: str = DEFAULT_TEMPLATE) -> "Project":
         """Create a project from a template (see ``socrates_nb.TEMPLATES``)."""
@@ -154,9 +186,15 @@ class Project:
         """The project's sessions, oldest first."""
         return [Session(self._ws, s) for s in self.details().sessions or ()]
 
-    def start_session(self, engine: str = "offline") -> "Session":
-        """Open a new Socratic session; its first question is ready at once."""
-        view, _question = self._ws._sessions.start(self._ws.user, self._view.id, engine=engine)
+    def start_session(self, engine: str | None = None, model: str | None = None, base_url: str | None = None) -> "Session":
+        """Open a new Socratic session; its first question is ready at once.
+
+        ``engine``: offline (the default, unless ``connect(engine=...)`` or ``$SOCRATES_ENGINE``
+        says otherwise), anthropic or openai; ``model`` and ``base_url`` (an OpenAI-compatible
+        server such as Ollama) for the LLM engines. See docs/LLM.md.
+        """
+        view, _question = self._ws._sessions.start(self._ws.user, self._view.id, engine=engine, model=model,
+                                                   base_url=base_url)
         return Session(self._ws, view)
 
     def specification(self) -> "Specification":
@@ -296,15 +334,20 @@ class Specification:
         )
 
 
-def connect(url: str | None = None, user: str | None = None) -> Workspace:
+def connect(
+    url: str | None = None, user: str | None = None, engine: str | None = None, model: str | None = None,
+    base_url: str | None = None,
+) -> Workspace:
     """Open a workspace.
 
     ``url`` defaults to ``$SOCRATES_DATABASE_URL``, else the embedded SQLite file under
     the Jupyter data dir. A new database gets its schema; ``user`` defaults to the
-    operating-system user.
+    operating-system user. ``engine`` (with ``model`` and ``base_url``) is the default of
+    the sessions this workspace starts (else ``$SOCRATES_ENGINE``, else offline).
     """
     ensure_logging()
     settings = Settings.from_env(url)
+    llm = llm_defaults(LlmSettings.from_env(), engine, model, base_url)
     shown = settings.database_url.set(query={}).render_as_string(hide_password=True)
     try:
         db = Database(settings.database_url)
@@ -320,4 +363,4 @@ def connect(url: str | None = None, user: str | None = None) -> Workspace:
     except Exception:
         db.dispose()
         raise
-    return Workspace(db, actor, ReadCache(maxsize=settings.cache_size, ttl=settings.cache_ttl))
+    return Workspace(db, actor, ReadCache(maxsize=settings.cache_size, ttl=settings.cache_ttl), llm)

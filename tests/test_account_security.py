@@ -241,7 +241,8 @@ def test_revoking_a_session_ends_only_that_one(service: AuthService, bob: TokenP
         service.revoke_session(actor, doomed.id)  # already ended
 
 
-@pytest.mark.parametrize("session_id", ["not-a-uuid", "", str(uuid.uuid4()), None, 5, "x" * 300])
+@pytest.mark.parametrize("session_id", ["not-a-uuid", "", str(uuid.uuid4()), None, 5, "x" * 300],
+                         ids=["not-a-uuid", "empty", "unknown", "none", "int", "long"])
 def test_revoking_a_bad_or_unknown_session_is_not_found(service: AuthService, bob: TokenPair, ws: Workspace,
                                                          session_id: Any) -> None:
     with pytest.raises(NotFoundError, match="^session .* not found$") as err:

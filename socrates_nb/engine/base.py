@@ -53,6 +53,8 @@ class EngineContext:
     confidence_sums: Mapping[str, float]
     asked_keys: frozenset[str]
     recent_answers: Sequence[str] = ()
+    items: Sequence[tuple[str, str]] = ()
+    """Current items as ``(key, text)``, newest first; filled for LLM engines only."""
 
 
 @runtime_checkable
@@ -74,13 +76,16 @@ class Engine(Protocol):
         ...
 
 
-ENGINES = ("offline",)
+ENGINES = ("offline", "anthropic", "openai")
+"""Every engine name; the LLM ones are built per user by the session service (they need a key)."""
 
 
 def get_engine(name: str) -> Engine:
-    """Return the engine called ``name``; unknown names raise a ValidationError listing the valid ones."""
+    """Return the offline engine (``name`` "offline"); other names raise a ValidationError saying why."""
     if name == "offline":
         from socrates_nb.engine.offline import OfflineEngine
 
         return OfflineEngine()
+    if name in ENGINES:
+        raise ValidationError(f"the {name} engine is per user: start a session with engine={name!r}")
     raise ValidationError(f"unknown engine {name!r}; valid engines: {', '.join(ENGINES)}")

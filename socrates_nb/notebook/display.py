@@ -13,6 +13,7 @@ from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb.quality.maturity import Maturity
 
 if TYPE_CHECKING:
+    from socrates_nb.services.usage import UsageView
     from socrates_nb.services.views import ConflictView, ItemView, QuestionView, TurnView
     from socrates_nb.workspace import Project, ProjectPage, Session
 
@@ -65,9 +66,19 @@ def conflict_html(c: "ConflictView") -> str:
     return f'<div style="{_STYLE}">⚠ {escape(conflict_text(c))}</div>'
 
 
+def _engines(t: "TurnView") -> str:
+    """`` · anthropic (question offline: timeout)`` for an LLM turn; empty for an offline one."""
+    used = set(t.engine_used.values())
+    if used == {"offline"} and not t.fallbacks:
+        return ""
+    steps = ", ".join(f"{step} {engine}" for step, engine in t.engine_used.items())
+    why = "; ".join(f"{step}: {reason}" for step, reason in t.fallbacks.items())
+    return f" · {steps}" + (f" (fell back: {why})" if why else "")
+
+
 def turn_text(t: "TurnView") -> str:
     """Items, conflicts, maturity and the next question of one answer."""
-    lines = [f"Turn {t.seq}: {len(t.items)} item(s), maturity {t.maturity.score:.1f}"]
+    lines = [f"Turn {t.seq}: {len(t.items)} item(s), maturity {t.maturity.score:.1f}{_engines(t)}"]
     lines += [f"  {i.ref} {i.text} ({i.confidence:.2f})" for i in t.items]
     lines += [f"  conflict {conflict_text(c)}" for c in t.conflicts]
     lines.append(f"  next: {question_text(t.next_question)}" if t.next_question else "  next: nothing left to ask")
@@ -79,7 +90,7 @@ def turn_html(t: "TurnView") -> str:
     conflicts = "".join(conflict_html(c) for c in t.conflicts)
     nxt = question_html(t.next_question) if t.next_question else "<p>Nothing left to ask.</p>"
     return (
-        f'<div style="{_STYLE}"><div>Answer {t.seq} · maturity {maturity_html(t.maturity)}</div>'
+        f'<div style="{_STYLE}"><div>Answer {t.seq} · maturity {maturity_html(t.maturity)}{escape(_engines(t))}</div>'
         f"{_items_html(t.items)}{conflicts}<hr>{nxt}</div>"
     )
 
@@ -129,3 +140,33 @@ def page_html(page: "ProjectPage") -> str:
         f'<div style="{_STYLE}"><table><tr><th>Project</th><th>Template</th><th>Status</th></tr>{rows}</table>'
         f"<small>{page.offset + 1 if page.items else 0}-{page.offset + len(page.items)} of {page.total}</small></div>"
     )
+
+
+def usage_text(u: "UsageView") -> str:
+    """One line per provider, model and project, then the totals."""
+    if not u.rows:
+        return "LLM usage: no calls" + (f" since {u.since:%Y-%m-%d %H:%M} UTC" if u.since else "")
+    lines = ["LLM usage (estimated cost in USD):"]
+    for r in u.rows:
+        lines.append(f"  {r.provider}/{r.model} · {r.project_name or '(deleted project)'}: {r.calls} calls "
+                     f"({r.cached_calls} cached, {r.failed_calls} failed), {r.tokens_in} in / {r.tokens_out} out, "
+                     f"${r.cost_usd:.4f}")
+    t = u.totals
+    lines.append(f"  total: {t['calls']} calls, {t['tokens_in']} in / {t['tokens_out']} out, ${t['cost_usd']:.4f}")
+    return "\n".join(lines)
+
+
+def usage_html(u: "UsageView") -> str:
+    """A table of :func:`usage_text`'s rows."""
+    head = "".join(f"<th>{h}</th>" for h in ("Provider", "Model", "Project", "Calls", "Cached", "Failed",
+                                             "Tokens in", "Tokens out", "Cost (USD, est.)"))
+    body = "".join(
+        f"<tr><td>{escape(r.provider)}</td><td>{escape(r.model)}</td>"
+        f"<td>{escape(r.project_name or '(deleted project)')}</td><td>{r.calls}</td><td>{r.cached_calls}</td>"
+        f"<td>{r.failed_calls}</td><td>{r.tokens_in}</td><td>{r.tokens_out}</td><td>{r.cost_usd:.4f}</td></tr>"
+        for r in u.rows
+    )
+    t = u.totals
+    foot = (f"<tr><th colspan=3>Total</th><th>{t['calls']}</th><th>{t['cached_calls']}</th><th>{t['failed_calls']}</th>"
+            f"<th>{t['tokens_in']}</th><th>{t['tokens_out']}</th><th>{t['cost_usd']:.4f}</th></tr>")
+    return f'<div style="{_STYLE}"><b>LLM usage</b><table><tr>{head}</tr>{body}{foot}</table></div>'

@@ -14,6 +14,8 @@ from traitlets import Bool, Int, List, TraitError, Unicode, validate
 from socrates_nb import metrics
 from socrates_nb.cache import ReadCache
 from socrates_nb.config import Settings
+from socrates_nb.engine.llm.settings import LlmSettings, check_base_url
+from socrates_nb.errors import ValidationError
 from socrates_nb.logs import LogSettings, configure_logging
 from socrates_nb.metrics import CachedReading
 from socrates_nb.security.ratelimit import Network, proxy_network
@@ -27,6 +29,7 @@ from socrates_nb.services.projects import ProjectService
 from socrates_nb.services.sessions import SessionService, count_active_sessions
 from socrates_nb.services.signing import SigningService
 from socrates_nb.services.specs import SpecService
+from socrates_nb.services.usage import UsageService
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.migrate import ensure_schema
 
@@ -80,6 +83,7 @@ class ApiContext:
     signing: SigningService
     audit: AuditService
     health: HealthService
+    usage: UsageService
     max_body_bytes: int
     trusted_hosts: frozenset[str] = frozenset()
     require_https: bool = False
@@ -139,6 +143,19 @@ class SocratesApp(ExtensionApp):
              "X-Forwarded-For read to find the client's address (default: none, the TCP peer is the client)",
     ).tag(config=True)
 
+    llm_base_urls = List(
+        Unicode(),
+        help="OpenAI-compatible or Anthropic base URLs a REST client may name in a new session's base_url "
+             "(default: none; $SOCRATES_<PROVIDER>_BASE_URL sets the server's own default)",
+    ).tag(config=True)
+
+    @validate("llm_base_urls")
+    def _valid_base_urls(self, proposal: Any) -> list[str]:
+        try:
+            return [check_base_url(value) for value in proposal["value"]]
+        except ValidationError as exc:
+            raise TraitError(f"llm_base_urls: {exc.message}") from None
+
     @validate("trusted_hosts")
     def _valid_hosts(self, proposal: Any) -> list[str]:
         hosts = [h.strip().lower() for h in proposal["value"]]
@@ -177,18 +194,22 @@ class SocratesApp(ExtensionApp):
         overrides = {field: getattr(self, trait) for trait, field in AUTH_TRAITS.items()
                      if getattr(self, trait) is not None}
         auth = AuthService(db, replace(AuthSettings.from_env(), **overrides))
+        api_keys = ApiKeyService(db, auth.mfa.box)  # one set of master keys for every secret
+        sessions = SessionService(db, cache, keys=api_keys.secret, llm=LlmSettings.from_env(),
+                                  allowed_base_urls=frozenset(self.llm_base_urls))
         self.settings["socrates"] = ApiContext(
-            db=db, auth=auth, projects=ProjectService(db, cache), sessions=SessionService(db, cache),
+            db=db, auth=auth, projects=ProjectService(db, cache), sessions=sessions,
             specs=SpecService(db, cache), max_body_bytes=self.max_body_bytes,
             cors_origins=frozenset(self.cors_origins) or cors_origins_from_env(),
             trusted_hosts=frozenset(self.trusted_hosts), require_https=self.require_https,
             hsts_max_age=self.hsts_max_age,
             trusted_proxies=tuple(proxy_network(p) for p in self.trusted_proxies),
             mfa=auth.mfa,
-            api_keys=ApiKeyService(db, auth.mfa.box),  # one set of master keys for every secret
+            api_keys=api_keys,
             signing=SigningService(db, auth.mfa.box, auth.mfa.reauthenticate),
             audit=AuditService(db),
             health=HealthService(db, cache),
+            usage=UsageService(db),
         )
 
     def _log_settings(self) -> LogSettings:

@@ -8,6 +8,8 @@ and is authenticated here instead; the XSRF check applies only to cookie-carryin
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import gzip
 import hashlib
 import inspect
@@ -15,7 +17,8 @@ import json
 import re
 import uuid
 from http import HTTPStatus
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlparse
 
 import structlog
@@ -59,6 +62,12 @@ CODES_BY_STATUS = {
         PayloadTooLargeError, RateLimitedError,
     )},
 }
+
+
+T = TypeVar("T")
+
+TURN_WORKERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="socrates-turn")
+"""Threads that run session turns (an LLM engine's turn waits on its provider for up to its read timeout)."""
 
 
 class BaseHandler(APIHandler):
@@ -172,6 +181,15 @@ class BaseHandler(APIHandler):
                     self.request.headers.get(TIMESTAMP_HEADER), self.request.headers.get(SIGNATURE_HEADER),
                     self.request.body or b"",
                 )
+
+    async def in_worker(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``work(*args, **kwargs)`` on a worker thread, in this request's context (log fields, audit origin).
+
+        For operations that may wait on an LLM provider: the server's event loop keeps serving
+        other requests meanwhile.
+        """
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(TURN_WORKERS, lambda: context.run(work, *args, **kwargs))
 
     def authenticate(self) -> Actor:
         """The user named by the bearer token (UnauthorizedError when missing or invalid)."""

@@ -42,6 +42,7 @@ from socrates_nb.services.health import CHECK_NAMES
 from socrates_nb.services.health import STATUSES as HEALTH_STATUSES
 from socrates_nb.services.mfa import MAX_CODE_CHARS
 from socrates_nb.services.specs import CONFLICT_STATUSES, RESOLUTIONS
+from socrates_nb.services.usage import USAGE_COUNTS
 from socrates_nb.services.validation import (
     MAX_ANSWER_CHARS,
     MAX_DESCRIPTION_CHARS,
@@ -129,7 +130,8 @@ def _schemas() -> dict[str, Schema]:
     """Every component schema: the views' shapes, the request bodies and the values both share."""
     spec = _spec_components()
     session = closed({
-        "id": UUID, "project_id": UUID, "engine": ref("Engine"), "status": text(),
+        "id": UUID, "project_id": UUID, "engine": ref("Engine"), "model": nullable(text()),
+        "base_url": nullable(text()), "status": text(),
         "answer_count": count(), "question_count": count(), "created_at": TIMESTAMP, "completed_at": nullable(TIMESTAMP),
     })
     project_fields = {
@@ -183,6 +185,19 @@ def _schemas() -> dict[str, Schema]:
             "answer_id": UUID, "seq": count(1), "items": {"type": "array", "items": ref("Item")},
             "conflicts": {"type": "array", "items": ref("Conflict")}, "next_question": nullable(ref("Question")),
             "maturity": ref("Maturity"),
+            # which engine produced the items and the next question's wording, and why a step fell back
+            "engine_used": closed({"extract": ref("Engine"), "question": ref("Engine")}),
+            "fallbacks": {"type": "object", "additionalProperties": text(),
+                          "propertyNames": {"enum": ["extract", "question"]}},
+        }),
+        "Usage": closed({
+            "since": nullable(TIMESTAMP),
+            "totals": closed({name: count() for name in USAGE_COUNTS} | {"cost_usd": {"type": "number", "minimum": 0}}),
+            "rows": {"type": "array", "items": closed({
+                "provider": ref("Provider"), "model": text(), "project_id": nullable(UUID),
+                "project_name": nullable(text()), **{name: count() for name in USAGE_COUNTS},
+                "cost_usd": {"type": "number", "minimum": 0},
+            })},
         }),
         "Health": closed({
             "status": {"enum": list(HEALTH_STATUSES)},
@@ -230,7 +245,11 @@ def _schemas() -> dict[str, Schema]:
             {"name": ref("ProjectName"), "description": ref("Description"), "status": ref("ProjectStatus")}, [],
             minProperties=1, examples=[{"status": "archived"}],
         ),
-        "NewSession": closed({"engine": ref("Engine")}, []),
+        "NewSession": closed({
+            "engine": ref("Engine"), "model": text(minLength=1, maxLength=200),
+            # only a URL listed in SocratesApp.llm_base_urls (422 otherwise)
+            "base_url": text(maxLength=500, pattern="^https?://"),
+        }, [], examples=[{"engine": "offline"}]),
         "Answer": closed(
             {"text": text(minLength=1, maxLength=MAX_ANSWER_CHARS, pattern=NON_BLANK), "question_id": UUID}, ["text"],
             examples=[{"text": "Members borrow up to 5 books; search answers in under 1 s for 95% of requests."}],
@@ -441,6 +460,9 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
     (routes.AuditHandler, "get"): Operation(
         "The caller's audit rows, newest first (an admin's: every user's)", "AuditPage",
         parameters=("offset", "AuditLimit", "action", "since"), conditional=True),
+    (routes.UsageHandler, "get"): Operation(
+        "The caller's LLM calls, tokens and estimated cost per provider, model and project", "Usage",
+        parameters=("since",), conditional=True),
     (routes.HealthHandler, "get"): Operation(
         "Whether socrates_nb and its dependencies work: status ok or degraded (200), or down (503); "
         "public, but ?detail=1 needs an admin's bearer token", "Health", parameters=("detail",),

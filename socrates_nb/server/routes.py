@@ -195,10 +195,11 @@ class ProjectHandler(BaseHandler):
 
 
 class ProjectSessionsHandler(BaseHandler):
-    def post(self, project_id: str) -> None:
-        body = self.json_body({"engine"})
-        session, question = self.api.sessions.start(
-            self.actor, parse_uuid(project_id, "project"), engine=body.get("engine", "offline")
+    async def post(self, project_id: str) -> None:
+        body = self.json_body({"engine", "model", "base_url"})
+        session, question = await self.in_worker(
+            self.api.sessions.start, self.actor, parse_uuid(project_id, "project"), engine=body.get("engine"),
+            model=body.get("model"), base_url=body.get("base_url"),
         )
         self.send({"session": session.to_dict(), "question": question.to_dict() if question else None}, status=201)
 
@@ -242,9 +243,12 @@ class QuestionHandler(BaseHandler):
 
 
 class AnswersHandler(BaseHandler):
-    def post(self, session_id: str) -> None:
+    async def post(self, session_id: str) -> None:
         body = self.json_body({"text", "question_id"}, {"text"})
-        turn = self.api.sessions.answer(self.actor, parse_uuid(session_id, "session"), body["text"], question_id=body.get("question_id"))
+        turn = await self.in_worker(
+            self.api.sessions.answer, self.actor, parse_uuid(session_id, "session"), body["text"],
+            question_id=body.get("question_id"),
+        )
         self.send(turn.to_dict(), etag=False)
 
 
@@ -285,6 +289,11 @@ class AuditHandler(BaseHandler):
             action=self.query("action") or None, since=self.query("since") or None,
         )
         self.send(page.to_dict())
+
+
+class UsageHandler(BaseHandler):
+    def get(self) -> None:
+        self.send(self.api.usage.summary(self.actor, since=self.query("since") or None).to_dict())
 
 
 # --- health ---------------------------------------------------------------------------------
@@ -351,6 +360,7 @@ ROUTES: list[tuple[str, Any]] = [
     ("api-keys", ApiKeysHandler),
     (f"api-keys/{_ID}", ApiKeyHandler),
     ("audit", AuditHandler),
+    ("usage", UsageHandler),
     ("health", HealthHandler),
     ("openapi.json", OpenApiHandler),
 ]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Column, delete, select, update
 from sqlalchemy.orm import Session as OrmSession
 
+from socrates_nb.engine.llm.settings import PROVIDERS
 from socrates_nb.errors import NotFoundError, ValidationError
 from socrates_nb.security.crypto import SecretBox, SecretError
 from socrates_nb.security import audit
@@ -25,9 +26,6 @@ from socrates_nb.services.validation import shown
 from socrates_nb.services.views import Actor, _iso
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import ApiKey, MfaSecret, utcnow
-
-PROVIDERS = ("anthropic", "openai")
-"""The LLM providers a user may store a key for."""
 
 MAX_KEY_CHARS = 512
 ROTATION_BATCH = 200

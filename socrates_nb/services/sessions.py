@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
@@ -13,14 +14,19 @@ from sqlalchemy.orm import Session as OrmSession
 from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb import metrics
-from socrates_nb.engine.base import ItemDraft, QuestionDraft, get_engine
-from socrates_nb.errors import ConflictError
+from socrates_nb.engine.base import Engine, EngineContext, ItemDraft, QuestionDraft, get_engine
+from socrates_nb.engine.llm.engine import LlmCall
+from socrates_nb.engine.llm.settings import (
+    KEY_ENV, LOCAL_KEY, LlmSettings, check_base_url, check_engine, check_model, env_key,
+)
+from socrates_nb.errors import ConflictError, ValidationError
 from socrates_nb.logs import get_logger
 from socrates_nb.quality.conflicts import Candidate, detect
 from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
 from socrates_nb.services.access import owned_project, owned_session
 from socrates_nb.services.state import close_conflicts_of, confidence_sums, engine_context, project_maturity
+from socrates_nb.services.usage import store_calls
 from socrates_nb.services.validation import answer_text, parse_uuid
 from socrates_nb.services.views import (
     Actor,
@@ -45,12 +51,56 @@ def count_active_sessions(db: Database) -> int:
         return conn.scalar(select(func.count()).select_from(models.Session).where(models.Session.status == "active")) or 0
 
 
-class SessionService:
-    """Ownership-checked session operations; every write is one transaction."""
+KeyLookup = Callable[[Actor, str], "str | None"]
+"""The actor's stored API key of a provider (``ApiKeyService.secret``)."""
 
-    def __init__(self, db: Database, cache: ReadCache) -> None:
+
+@dataclass(frozen=True)
+class _EngineSpec:
+    name: str
+    model: str | None
+    base_url: str | None
+
+
+@dataclass(frozen=True)
+class _NeedsModel:
+    """What an LLM turn's first transaction reads for the model (it stores nothing)."""
+
+    spec: _EngineSpec
+    ctx: EngineContext
+    question: QuestionDraft | None
+    pending_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class _Extracted:
+    """The model's items for the answer to ``pending_id``, made with no transaction open."""
+
+    engine: Engine
+    pending_id: uuid.UUID | None
+    drafts: list[ItemDraft]
+    calls: list[LlmCall]
+
+
+class SessionService:
+    """Ownership-checked session operations; every write is one transaction.
+
+    Sessions of an LLM engine never hold a transaction while the model works: a turn reads
+    what the model needs, asks it with no connection held, then stores the result in one
+    transaction (refused with ConflictError if another answer reached the session in
+    between). The next question is chosen and stored in that transaction in the bank's
+    wording; the model's wording replaces it right after (a short second transaction).
+    """
+
+    def __init__(
+        self, db: Database, cache: ReadCache, keys: KeyLookup | None = None, llm: LlmSettings | None = None,
+        allowed_base_urls: frozenset[str] | None = None,
+    ) -> None:
         self.db = db
         self.cache = cache
+        self.keys = keys
+        self.llm = llm if llm is not None else LlmSettings.from_env()
+        self.allowed_base_urls = allowed_base_urls
 
     # --- reads -------------------------------------------------------------------------
 
@@ -79,22 +129,41 @@ class SessionService:
 
     # --- writes ------------------------------------------------------------------------
 
-    def start(self, actor: Actor, project_ref: str | uuid.UUID, engine: str = "offline") -> tuple[SessionView, QuestionView | None]:
-        """Open a new session on the actor's project and ask its first question."""
-        chosen = get_engine(engine)
+    def start(
+        self, actor: Actor, project_ref: str | uuid.UUID, engine: str | None = None, model: str | None = None,
+        base_url: str | None = None,
+    ) -> tuple[SessionView, QuestionView | None]:
+        """Open a new session on the actor's project and ask its first question.
 
-        def work(orm: OrmSession) -> tuple[SessionView, QuestionView | None]:
+        ``engine`` defaults to ``$SOCRATES_ENGINE`` (else offline); an LLM engine takes
+        ``model`` and ``base_url`` (defaults from ``SOCRATES_<PROVIDER>_MODEL`` and
+        ``_BASE_URL``) and needs an API key: the actor's stored one, else the vendor's
+        variable (a ``base_url`` server may go without).
+        """
+        spec = self._spec(engine, model, base_url)
+        chosen = self._engine(actor, spec)
+        if _is_remote(chosen) and chosen._provider is None:  # type: ignore[attr-defined]
+            raise ValidationError(
+                f"no API key for {spec.name}: store one (PUT api-keys/{spec.name}, or ws.set_api_key) "
+                f"or set {KEY_ENV[spec.name]}"
+            )
+
+        def work(orm: OrmSession) -> tuple[SessionView, QuestionView | None, _Asked]:
             project = owned_project(orm, actor, project_ref, lock=True)
-            row = models.Session(id=uuid.uuid4(), project_id=project.id, engine=chosen.name)
+            row = models.Session(id=uuid.uuid4(), project_id=project.id, engine=spec.name, model=spec.model,
+                                 base_url=spec.base_url)
             orm.add(row)
             orm.flush()
-            question = _ask_next(orm, row, chosen.next_question(engine_context(orm, project, row.id)))
-            audit.add(orm, Event("session.start", actor.id, "session", row.id, {"project_id": project.id, "engine": chosen.name}))
-            return SessionView.of(row), question
+            ctx = engine_context(orm, project, row.id, with_items=_is_remote(chosen))
+            due = _decider(chosen).next_question(ctx)
+            question = _ask_next(orm, row, due)
+            audit.add(orm, Event("session.start", actor.id, "session", row.id, {"project_id": project.id, "engine": spec.name}))
+            return SessionView.of(row), question, _Asked(ctx, due, project.id)
 
-        result = self.db.run_write(work)
+        view, question, asked = self.db.run_write(work)
+        question = self._phrase(actor, chosen, view.id, asked, question)
         self._invalidate(actor)
-        return result
+        return view, question
 
     def answer(
         self, actor: Actor, session_id: str | uuid.UUID, text: str, question_id: str | uuid.UUID | None = None
@@ -109,26 +178,40 @@ class SessionService:
         expected = parse_uuid(question_id, "question") if question_id is not None else None
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        extracted: _Extracted | None = None
+        asked: list[_Asked] = []
 
-        def work(orm: OrmSession) -> TurnView:
+        def work(orm: OrmSession) -> TurnView | _NeedsModel:
             session = owned_session(orm, actor, session_id, lock=True)
             project = owned_project(orm, actor, session.project_id, lock=True)
             _require_active(session)
             pending = _pending(orm, session.id)
-            if expected is not None and (pending is None or pending.id != expected):
+            pending_id = pending.id if pending else None
+            if expected is not None and pending_id != expected:
                 raise ConflictError(
                     f"question {expected} is no longer waiting for an answer in this session; "
                     "reload the session to see the current question"
                 )
+            if session.engine != "offline" and extracted is None:
+                return _NeedsModel(_EngineSpec(session.engine, session.model, session.base_url),
+                                   engine_context(orm, project, session.id, with_items=True), _draft_of(pending), pending_id)
+            if extracted is not None and extracted.pending_id != pending_id:
+                raise ConflictError(
+                    "another answer reached this session while the model was reading yours; "
+                    "reload the session and answer the current question"
+                )
             session.answer_count += 1
-            answer = models.Answer(id=uuid.uuid4(), session_id=session.id, question_id=pending.id if pending else None,
+            answer = models.Answer(id=uuid.uuid4(), session_id=session.id, question_id=pending_id,
                                    seq=session.answer_count, text=text)
             orm.add(answer)
-            engine = get_engine(session.engine)
+            engine = extracted.engine if extracted is not None else get_engine(session.engine)
             ctx = engine_context(orm, project, session.id)
-            at = time.perf_counter()
-            drafts = engine.extract(ctx, _draft_of(pending), text)
-            timings["extract_ms"] = _ms_since(at)
+            if extracted is not None:
+                drafts = extracted.drafts
+            else:
+                at = time.perf_counter()
+                drafts = engine.extract(ctx, _draft_of(pending), text)
+                timings["extract_ms"] = _ms_since(at)
             if pending is not None:
                 pending.status = "answered"
             # The answer to a probe refines the probed item: its first new item replaces it.
@@ -146,17 +229,23 @@ class SessionService:
             maturity = project_maturity(orm, project, sums)
             attempt = pending.probe_depth if pending is not None else 0
             at = time.perf_counter()
+            decider = _decider(engine)
             probe = next(
                 ((item, q) for item, draft in zip(items, drafts)
-                 if item.is_current and (q := engine.probe(ctx, draft, attempt)) is not None),
+                 if item.is_current and (q := decider.probe(ctx, draft, attempt)) is not None),
                 None,
             )
             if probe is not None:
                 next_q = _ask_next(orm, session, probe[1], probe_of=probe[0], depth=attempt + 1)
             else:
-                next_q = _ask_next(orm, session, engine.next_question(replace(ctx, confidence_sums=sums)))
+                due = decider.next_question(replace(ctx, confidence_sums=sums))
+                next_q = _ask_next(orm, session, due)
+                if _is_remote(engine):  # a retried transaction replaces what the failed one recorded
+                    asked[:] = [_Asked(engine_context(orm, project, session.id, with_items=True), due, project.id)]
             timings["question_ms"] = _ms_since(at)
             answer.maturity_after = maturity.score
+            if extracted is not None:
+                store_calls(orm, actor, project.id, session.id, extracted.calls)
             audit.add(orm, Event("session.answer", actor.id, "answer", answer.id, {
                 "session_id": session.id, "seq": answer.seq, "items": len(items), "conflicts": len(conflicts),
             }))
@@ -170,6 +259,19 @@ class SessionService:
             )
 
         turn = self.db.run_write(work)
+        if isinstance(turn, _NeedsModel):  # an LLM session: ask the model with no transaction open
+            engine = self._engine(actor, turn.spec)
+            at = time.perf_counter()
+            drafts = engine.extract(turn.ctx, turn.question, text)
+            extracted = _Extracted(engine, turn.pending_id, drafts, engine.drain())  # type: ignore[attr-defined]
+            timings["extract_ms"] = _ms_since(at)
+            turn = self.db.run_write(work)
+            assert isinstance(turn, TurnView)
+            if asked:
+                at = time.perf_counter()
+                turn = replace(turn, next_question=self._phrase(actor, engine, session_id, asked[0], turn.next_question))
+                timings["phrase_ms"] = _ms_since(at)
+            turn = replace(turn, engine_used=_used(engine), fallbacks=dict(engine.fallbacks))  # type: ignore[attr-defined]
         self._invalidate(actor)
         _announce_turn(turn, session_id, timings, _ms_since(started))
         return turn
@@ -177,7 +279,7 @@ class SessionService:
     def skip(self, actor: Actor, session_id: str | uuid.UUID) -> QuestionView | None:
         """Skip the pending question (it is not asked again in this project); returns the next one."""
 
-        def work(orm: OrmSession) -> QuestionView | None:
+        def work(orm: OrmSession) -> tuple[QuestionView | None, _EngineSpec, _Asked]:
             session = owned_session(orm, actor, session_id, lock=True)
             project = owned_project(orm, actor, session.project_id, lock=True)
             _require_active(session)
@@ -187,11 +289,17 @@ class SessionService:
             pending.status = "skipped"
             orm.flush()
             audit.add(orm, Event("session.skip", actor.id, "question", pending.id, {"session_id": session.id}))
-            return _ask_next(orm, session, get_engine(session.engine).next_question(engine_context(orm, project, session.id)))
+            remote = session.engine != "offline"
+            ctx = engine_context(orm, project, session.id, with_items=remote)
+            due = get_engine("offline").next_question(ctx)
+            spec = _EngineSpec(session.engine, session.model, session.base_url)
+            return _ask_next(orm, session, due), spec, _Asked(ctx, due, project.id)
 
-        result = self.db.run_write(work)
+        question, spec, asked = self.db.run_write(work)
+        if spec.name != "offline":
+            question = self._phrase(actor, self._engine(actor, spec), session_id, asked, question)
         self._invalidate(actor)
-        return result
+        return question
 
     def complete(self, actor: Actor, session_id: str | uuid.UUID) -> SessionView:
         """Close the session; a pending question is withdrawn. Completing twice is an error."""
@@ -216,8 +324,87 @@ class SessionService:
         self.cache.invalidate(actor.id, "project")
         self.cache.invalidate(actor.id, "spec")
 
+    # --- engines -------------------------------------------------------------------------
+
+    def _spec(self, engine: str | None, model: str | None, base_url: str | None) -> _EngineSpec:
+        name = check_engine(engine if engine is not None else self.llm.default_engine)
+        if name == "offline":
+            if model is not None or base_url is not None:
+                raise ValidationError("model and base_url are for the LLM engines (anthropic, openai), not offline")
+            return _EngineSpec(name, None, None)
+        if base_url is not None:
+            base_url = check_base_url(base_url)
+            if self.allowed_base_urls is not None and base_url not in self.allowed_base_urls:
+                raise ValidationError(
+                    "base_url must be one of the server's allowed LLM base URLs (SocratesApp.llm_base_urls)"
+                    if self.allowed_base_urls else "this server takes no base_url (SocratesApp.llm_base_urls is empty)"
+                )
+        model = check_model(model) if model is not None else self.llm.models[name]
+        return _EngineSpec(name, model, base_url if base_url is not None else self.llm.base_urls[name])
+
+    def _engine(self, actor: Actor, spec: _EngineSpec) -> Engine:
+        """The session's engine, with the actor's key (read here, never inside a turn's transaction)."""
+        if spec.name == "offline":
+            return get_engine("offline")
+        from socrates_nb.engine.llm import build_engine
+
+        key = (self.keys(actor, spec.name) if self.keys is not None else None) or env_key(spec.name)
+        if key is None and spec.base_url is not None:
+            key = LOCAL_KEY
+        return build_engine(spec.name, spec.model or self.llm.models[spec.name], spec.base_url, key, str(actor.id),
+                            self.llm)
+
+    def _phrase(
+        self, actor: Actor, engine: Engine, session_id: str | uuid.UUID, asked: _Asked, question: QuestionView | None
+    ) -> QuestionView | None:
+        """Let an LLM engine word the question just stored (and store the calls it made)."""
+        if not _is_remote(engine):
+            return question
+        worded = None
+        if question is not None and asked.due is not None and not question.is_probe:
+            worded = engine.phrase(asked.ctx, asked.due)  # type: ignore[attr-defined]
+        calls = engine.drain()  # type: ignore[attr-defined]
+        if not calls and worded is None:
+            return question
+
+        def work(orm: OrmSession) -> QuestionView | None:
+            store_calls(orm, actor, asked.project_id, parse_uuid(session_id, "session"), calls)
+            if question is None or worded is None or worded == asked.due:
+                return question
+            row = orm.get(models.Question, question.id, with_for_update=True)
+            if row is None or row.status != "pending":
+                return question
+            row.text, row.why = worded.text, worded.why
+            orm.flush()
+            return QuestionView.of(row)
+
+        return self.db.run_write(work)
+
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A question just stored, with what an LLM engine needs to word it."""
+
+    ctx: EngineContext
+    due: QuestionDraft | None
+    project_id: uuid.UUID
+
+
+def _is_remote(engine: Engine) -> bool:
+    return bool(getattr(engine, "remote", False))
+
+
+def _decider(engine: Engine) -> Engine:
+    """The engine whose coverage model and probes run inside a transaction: offline for every engine."""
+    return get_engine("offline") if _is_remote(engine) else engine
+
+
+def _used(engine: Engine) -> dict[str, str]:
+    used = getattr(engine, "used", {})
+    return {"extract": used.get("extract", "offline"), "question": used.get("question", "offline")}
 
 
 def _pending(orm: OrmSession, session_id: uuid.UUID) -> models.Question | None:

@@ -41,10 +41,15 @@ def project_maturity(orm: OrmSession, project: models.Project, sums: dict[str, f
     return compute_maturity(get_template(project.template), sums, open_conflict_counts(orm, project.id))
 
 
+LLM_CONTEXT_ITEMS = 40
+"""How many of the newest current items an LLM engine is shown."""
+
+
 def engine_context(
-    orm: OrmSession, project: models.Project, session_id: uuid.UUID
+    orm: OrmSession, project: models.Project, session_id: uuid.UUID, with_items: bool = False
 ) -> EngineContext:
-    """What the engine may know: template, coverage, questions already asked, the session's last answers."""
+    """What the engine may know: template, coverage, questions already asked, the session's last answers
+    (and, ``with_items``, the newest current items as ``(key, text)``)."""
     asked = orm.scalars(select(models.Question.bank_key).where(models.Question.project_id == project.id)).all()
     recent = orm.scalars(
         select(models.Answer.text).where(models.Answer.session_id == session_id).order_by(models.Answer.seq.desc()).limit(3)
@@ -54,6 +59,11 @@ def engine_context(
         confidence_sums=confidence_sums(orm, project.id),
         asked_keys=frozenset(asked),
         recent_answers=tuple(reversed(recent)),
+        items=tuple(orm.execute(
+            select(models.SpecItem.key, models.SpecItem.text)
+            .where(models.SpecItem.project_id == project.id, models.SpecItem.is_current.is_(True))
+            .order_by(models.SpecItem.created_at.desc()).limit(LLM_CONTEXT_ITEMS)
+        ).tuples()) if with_items else (),
     )
 
 

@@ -66,12 +66,14 @@ class SessionView:
     question_count: int
     created_at: datetime
     completed_at: datetime | None
+    model: str | None = None
+    base_url: str | None = None
 
     @classmethod
     def of(cls, row: models.Session) -> "SessionView":
         return cls(
             row.id, row.project_id, row.engine, row.status, row.answer_count, row.question_count,
-            row.created_at, row.completed_at,
+            row.created_at, row.completed_at, row.model, row.base_url,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +81,8 @@ class SessionView:
             "id": str(self.id),
             "project_id": str(self.project_id),
             "engine": self.engine,
+            "model": self.model,
+            "base_url": self.base_url,
             "status": self.status,
             "answer_count": self.answer_count,
             "question_count": self.question_count,
@@ -292,6 +296,10 @@ class TurnView:
     conflicts: tuple[ConflictView, ...]
     next_question: QuestionView | None
     maturity: Maturity
+    engine_used: dict[str, str] = field(default_factory=lambda: {"extract": "offline", "question": "offline"})
+    """Which engine produced each step: ``extract`` (the items) and ``question`` (the next question's wording)."""
+    fallbacks: dict[str, str] = field(default_factory=dict)
+    """Why a step of an LLM engine fell back to the offline engine, by step."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -301,6 +309,8 @@ class TurnView:
             "conflicts": [c.to_dict() for c in self.conflicts],
             "next_question": self.next_question.to_dict() if self.next_question else None,
             "maturity": self.maturity.to_dict(),
+            "engine_used": dict(self.engine_used),
+            "fallbacks": dict(self.fallbacks),
         }
 
 

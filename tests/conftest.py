@@ -29,6 +29,20 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     # Password hashing at a test cost (2**10, not 2**15: about 30 times faster) for services built
     # from the environment, such as the REST servers; the default cost has tests of its own.
     monkeypatch.setenv("SOCRATES_SCRYPT_N", str(TEST_SCRYPT_N))
+    # No test reaches a real LLM vendor: the vendors' own key and URL variables are unset.
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "SOCRATES_ENGINE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _llm_states_reset() -> Iterator[None]:
+    """LLM providers a test's circuit breakers reported to health are forgotten after it."""
+    from socrates_nb.services.health import LLM_STATES
+
+    before = set(LLM_STATES.states())
+    yield
+    for name in set(LLM_STATES.states()) - before:
+        LLM_STATES.forget(name)
 
 
 def _postgres_url_for_schema(base: str, schema: str) -> str:

@@ -41,7 +41,7 @@ apt-%:
 		$(APT) install $* >/dev/null; }; } || echo "$* could not be installed: the tests needing it will be skipped"
 
 test: $(VENV)/.installed-dev apt-chromium apt-wrk apt-prometheus
-	$(PY) -m pytest --cov=socrates_nb --cov-report=term-missing:skip-covered -q
+	$(PY) -m pytest -n 2 --cov=socrates_nb --cov-report=term-missing:skip-covered -q
 
 # Re-execute the example notebooks and store their outputs (compared by nbval in the tests).
 notebooks: $(VENV)/.installed-dev

@@ -173,8 +173,14 @@ def session() -> None:
 @click.option("--answers", "answers_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Scripted answers (YAML or JSON): a list answered in order, or {category: [answers]}.")
 @click.option("--new", "force_new", is_flag=True, help="Start a new session even if one is active.")
-@click.option("--engine", default="offline", show_default=True, help="Engine for a new session.")
-def session_run(project_ref: str, answers_file: Path | None, force_new: bool, engine: str) -> None:
+@click.option("--engine", default=None, help="Engine for a new session: offline, anthropic or openai "
+              "(default: $SOCRATES_ENGINE, else offline).")
+@click.option("--model", default=None, help="Model of an LLM engine (default: $SOCRATES_<PROVIDER>_MODEL).")
+@click.option("--base-url", "base_url", default=None, help="Server of an LLM engine, e.g. http://localhost:11434/v1.")
+def session_run(
+    project_ref: str, answers_file: Path | None, force_new: bool, engine: str | None, model: str | None,
+    base_url: str | None,
+) -> None:
     """Ask questions about PROJECT and record the answers.
 
     Interactively, type an answer and press Enter; `:skip` skips a question, `:done`
@@ -182,7 +188,7 @@ def session_run(project_ref: str, answers_file: Path | None, force_new: bool, en
     """
     p = _ws().project(project_ref)
     script = load_answers(answers_file) if answers_file else None
-    s = _resume_or_start(p, force_new, engine)
+    s = _resume_or_start(p, force_new, engine, model, base_url)
     click.echo(f"Session {s.id} on {p.name!r} ({p.template})")
     if script is None:
         _interactive(s, sys.stdin)
@@ -192,12 +198,12 @@ def session_run(project_ref: str, answers_file: Path | None, force_new: bool, en
     click.echo(f"\nMaturity {spec.maturity.score:.1f}/100 · {len(spec.items)} items · {len(spec.conflicts)} open conflicts")
 
 
-def _resume_or_start(p: Project, force_new: bool, engine: str) -> Session:
+def _resume_or_start(p: Project, force_new: bool, engine: str | None, model: str | None, base_url: str | None) -> Session:
     if not force_new:
         active = [s for s in p.sessions() if s.status == "active"]
         if active:
             return active[-1]
-    return p.start_session(engine=engine)
+    return p.start_session(engine=engine, model=model, base_url=base_url)
 
 
 def _show_question(q: QuestionView) -> None:
@@ -217,6 +223,8 @@ def _show_turn(turn: TurnView) -> None:
             click.echo(f"      ! {f['rule']}: {f['message']}")
     for c in turn.conflicts:
         click.echo(f"   !! conflict {c.item_a} vs {c.item_b} ({c.type}, {c.severity}): {c.explanation}")
+    for step, reason in turn.fallbacks.items():
+        click.echo(f"   (the {step} step fell back to the offline engine: {reason})")
     click.echo(f"   maturity {turn.maturity.score:.1f}")
 
 
@@ -445,6 +453,18 @@ def keys_rotate(reencrypt_only: bool, drop_old: bool) -> None:
                               "is gone): left as they are")
     finally:
         database.dispose()
+
+
+# --- LLM usage ----------------------------------------------------------------------------
+
+
+@cli.command("usage")
+@click.option("--since", default=None, metavar="TIME", help="Only calls at or after this ISO-8601 time (with a zone).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON of GET usage.")
+def usage(since: str | None, as_json: bool) -> None:
+    """Your LLM calls, tokens and estimated cost per provider, model and project."""
+    view = _ws().usage(since)
+    click.echo(json.dumps(view.to_dict(), indent=2) if as_json else repr(view))
 
 
 # --- health -------------------------------------------------------------------------------

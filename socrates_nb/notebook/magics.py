@@ -20,7 +20,7 @@ from socrates_nb.templates import DEFAULT_TEMPLATE
 from socrates_nb.workspace import Project, Session, Workspace
 
 USAGE = """usage:
-  %socrates connect [URL] [--user NAME]
+  %socrates connect [URL] [--user NAME] [--engine offline|anthropic|openai] [--model M] [--base-url URL]
   %socrates project new NAME [--template T] [--description TEXT]
   %socrates project use NAME
   %socrates ask
@@ -44,6 +44,9 @@ def _parser() -> _Parser:
     connect = sub.add_parser("connect", add_help=False)
     connect.add_argument("url", nargs="?")
     connect.add_argument("--user")
+    connect.add_argument("--engine")
+    connect.add_argument("--model")
+    connect.add_argument("--base-url", dest="base_url")
     project = sub.add_parser("project", add_help=False)
     psub = project.add_subparsers(dest="action", required=True, parser_class=_Parser)
     new = psub.add_parser("new", add_help=False)
@@ -94,7 +97,8 @@ class SocratesMagics(Magics):
             return _Findings(snb.lint(" ".join(args.text)))
         if args.command == "connect":
             self.close()
-            self.workspace = snb.connect(args.url, user=args.user)
+            self.workspace = snb.connect(args.url, user=args.user, engine=args.engine, model=args.model,
+                                         base_url=args.base_url)
             return self.workspace
         if args.command == "project":
             ws = self._workspace()

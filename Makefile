@@ -47,11 +47,12 @@ test: $(VENV)/.installed-dev apt-chromium apt-wrk apt-prometheus
 notebooks: $(VENV)/.installed-dev
 	$(PY) scripts/run_notebooks.py
 
-bench: $(VENV)/.installed apt-wrk
+bench: $(VENV)/.installed-dev apt-wrk
 	$(PY) benchmarks/bench_answer_turn.py
 	$(PY) benchmarks/bench_analytics.py
 	$(PY) benchmarks/bench_http.py
 	$(PY) benchmarks/bench_login_timing.py
+	$(PY) benchmarks/bench_llm_turn.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .coverage .coverage.* .pytest_cache

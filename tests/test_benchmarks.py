@@ -31,6 +31,7 @@ def run_benchmark(script: str, args: list[str], db_url: str) -> dict[str, Any]:
     ("bench_answer_turn.py", ["--sizes", "10", "--turns", "3"], {"results"}),
     ("bench_analytics.py", ["--items", "400", "--repeat", "1"], {"b_over_c", "a_plus_b_over_c"}),
     ("bench_login_timing.py", ["--attempts", "2", "--warmup", "0"], {"unknown_user", "wrong_password", "median_ratio"}),
+    ("bench_llm_turn.py", ["--turns", "2"], {"results", "llm_overhead_ms", "cached_overhead_ms"}),
 ])
 def test_benchmark_runs(script: str, args: list[str], keys: set[str], db_url: str) -> None:
     report = run_benchmark(script, args, db_url)

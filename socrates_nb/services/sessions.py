@@ -15,7 +15,7 @@ from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb import metrics
 from socrates_nb.engine.base import Engine, EngineContext, ItemDraft, QuestionDraft, get_engine
-from socrates_nb.engine.llm.engine import LlmCall
+from socrates_nb.engine.llm.engine import LlmCall, LlmEngine
 from socrates_nb.engine.llm.settings import (
     KEY_ENV, LOCAL_KEY, LlmSettings, check_base_url, check_engine, check_model, env_key,
 )
@@ -142,7 +142,7 @@ class SessionService:
         """
         spec = self._spec(engine, model, base_url)
         chosen = self._engine(actor, spec)
-        if _is_remote(chosen) and chosen._provider is None:  # type: ignore[attr-defined]
+        if isinstance(chosen, LlmEngine) and not chosen.has_provider:
             raise ValidationError(
                 f"no API key for {spec.name}: store one (PUT api-keys/{spec.name}, or ws.set_api_key) "
                 f"or set {KEY_ENV[spec.name]}"
@@ -261,9 +261,10 @@ class SessionService:
         turn = self.db.run_write(work)
         if isinstance(turn, _NeedsModel):  # an LLM session: ask the model with no transaction open
             engine = self._engine(actor, turn.spec)
+            assert isinstance(engine, LlmEngine)
             at = time.perf_counter()
             drafts = engine.extract(turn.ctx, turn.question, text)
-            extracted = _Extracted(engine, turn.pending_id, drafts, engine.drain())  # type: ignore[attr-defined]
+            extracted = _Extracted(engine, turn.pending_id, drafts, engine.drain())
             timings["extract_ms"] = _ms_since(at)
             turn = self.db.run_write(work)
             assert isinstance(turn, TurnView)
@@ -271,7 +272,7 @@ class SessionService:
                 at = time.perf_counter()
                 turn = replace(turn, next_question=self._phrase(actor, engine, session_id, asked[0], turn.next_question))
                 timings["phrase_ms"] = _ms_since(at)
-            turn = replace(turn, engine_used=_used(engine), fallbacks=dict(engine.fallbacks))  # type: ignore[attr-defined]
+            turn = replace(turn, engine_used=_used(engine), fallbacks=dict(engine.fallbacks))
         self._invalidate(actor)
         _announce_turn(turn, session_id, timings, _ms_since(started))
         return turn
@@ -358,12 +359,12 @@ class SessionService:
         self, actor: Actor, engine: Engine, session_id: str | uuid.UUID, asked: _Asked, question: QuestionView | None
     ) -> QuestionView | None:
         """Let an LLM engine word the question just stored (and store the calls it made)."""
-        if not _is_remote(engine):
+        if not isinstance(engine, LlmEngine):
             return question
         worded = None
         if question is not None and asked.due is not None and not question.is_probe:
-            worded = engine.phrase(asked.ctx, asked.due)  # type: ignore[attr-defined]
-        calls = engine.drain()  # type: ignore[attr-defined]
+            worded = engine.phrase(asked.ctx, asked.due)
+        calls = engine.drain()
         if not calls and worded is None:
             return question
 
@@ -394,7 +395,7 @@ class _Asked:
 
 
 def _is_remote(engine: Engine) -> bool:
-    return bool(getattr(engine, "remote", False))
+    return isinstance(engine, LlmEngine)
 
 
 def _decider(engine: Engine) -> Engine:
@@ -402,9 +403,8 @@ def _decider(engine: Engine) -> Engine:
     return get_engine("offline") if _is_remote(engine) else engine
 
 
-def _used(engine: Engine) -> dict[str, str]:
-    used = getattr(engine, "used", {})
-    return {"extract": used.get("extract", "offline"), "question": used.get("question", "offline")}
+def _used(engine: LlmEngine) -> dict[str, str]:
+    return {"extract": engine.used.get("extract", "offline"), "question": engine.used.get("question", "offline")}
 
 
 def _pending(orm: OrmSession, session_id: uuid.UUID) -> models.Question | None:

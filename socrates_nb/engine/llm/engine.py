@@ -66,8 +66,6 @@ def _reply_cache(ttl: float) -> TTLCache[str, Completion]:
 class LlmEngine:
     """An engine backed by ``provider`` (None when it cannot be reached: every step falls back)."""
 
-    remote = True
-
     def __init__(
         self, name: str, provider: Provider | None, model: str, user_id: str, base_url: str | None,
         settings: LlmSettings, unavailable: str = "",
@@ -84,6 +82,11 @@ class LlmEngine:
         self.used: dict[str, str] = {}
         self.fallbacks: dict[str, str] = {}
         self.calls: list[LlmCall] = []
+
+    @property
+    def has_provider(self) -> bool:
+        """Whether a client could be made (False without a key: every step falls back)."""
+        return self._provider is not None
 
     # --- the engine protocol -------------------------------------------------------------
 

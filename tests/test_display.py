@@ -62,3 +62,33 @@ def test_a_specification_also_renders_as_its_markdown_export(ws: Workspace) -> N
     p.start_session().answer("Developers run it in CI; it finishes in under 30 s for 10,000 files.")
     spec = p.specification()
     assert spec._repr_markdown_() == spec.to_markdown() and spec._repr_markdown_().startswith("# Docs: specification")
+
+
+def test_usage_display_lists_rows_and_totals_and_escapes_names() -> None:
+    import uuid as _uuid
+    from dataclasses import replace as _replace
+
+    from socrates_nb.services.usage import UsageRow, UsageView
+
+    row = UsageRow("openai", "gpt-4o-mini", _uuid.uuid4(), HOSTILE, 4, 1, 1, 1200, 300, 0.00036)
+    gone = _replace(row, provider="anthropic", model="claude-haiku-4-5", project_id=None, project_name=None,
+                    calls=2, cached_calls=0, failed_calls=0, tokens_in=100, tokens_out=50, cost_usd=0.00035)
+    view = UsageView((row, gone))
+    text = repr(view)
+    assert "openai/gpt-4o-mini" in text and "4 calls (1 cached, 1 failed), 1200 in / 300 out" in text
+    assert "(deleted project)" in text and "total: 6 calls, 1300 in / 350 out, $0.0007" in text
+    assert view.totals == {"calls": 6, "cached_calls": 1, "failed_calls": 1, "tokens_in": 1300, "tokens_out": 350,
+                           "cost_usd": 0.00071}
+    html = view._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;" in html and html.count("<tr>") == 4
+    assert repr(UsageView(())) == "LLM usage: no calls"
+
+
+def test_turn_text_names_the_engines_of_an_llm_turn(ws: Workspace) -> None:
+    from dataclasses import replace as _replace
+
+    turn = ws.create_project("Engines").start_session().answer("Shoppers buy shoes online.")
+    assert "·" not in repr(turn).splitlines()[0]  # an offline turn says nothing about engines
+    llm = _replace(turn, engine_used={"extract": "openai", "question": "offline"}, fallbacks={"question": "timeout"})
+    assert repr(llm).splitlines()[0].endswith("· extract openai, question offline (fell back: question: timeout)")
+    assert "extract openai, question offline" in llm._repr_html_()

@@ -19,6 +19,7 @@ from socrates_nb.export import FORMATS
 from socrates_nb.logs import configure_logging
 from socrates_nb.security import audit
 from socrates_nb.services.accounts import ROLES
+from socrates_nb.services.api_keys import check_provider
 from socrates_nb.services.views import QuestionView, TurnView
 from socrates_nb.templates import DEFAULT_TEMPLATE, TEMPLATES
 from socrates_nb.workspace import Project, Session, Workspace
@@ -455,7 +456,43 @@ def keys_rotate(reencrypt_only: bool, drop_old: bool) -> None:
         database.dispose()
 
 
-# --- LLM usage ----------------------------------------------------------------------------
+# --- LLM API keys and usage ---------------------------------------------------------------
+
+
+@cli.group("api-key")
+def api_key() -> None:
+    """Your LLM providers' API keys (stored encrypted; the LLM engines use them, docs/LLM.md)."""
+
+
+@api_key.command("set")
+@click.argument("provider")
+def api_key_set(provider: str) -> None:
+    """Store your key of PROVIDER (anthropic or openai), read from the terminal (hidden) or stdin."""
+    check_provider(provider)
+    if sys.stdin.isatty():
+        key = click.prompt(f"{provider} API key", hide_input=True)
+    else:
+        key = sys.stdin.readline().strip()
+    _ws().set_api_key(provider, key)
+    click.echo(f"stored the {provider} key (ends in {key[-4:]})")
+
+
+@api_key.command("list")
+def api_key_list() -> None:
+    """Your stored keys: provider and last 4 characters only."""
+    keys = _ws().api_keys()
+    for k in keys:
+        click.echo(f"{k.provider}\t…{k.last4}\tupdated {k.updated_at:%Y-%m-%d %H:%M} UTC")
+    if not keys:
+        click.echo("no API keys stored")
+
+
+@api_key.command("delete")
+@click.argument("provider")
+def api_key_delete(provider: str) -> None:
+    """Forget your key of PROVIDER."""
+    _ws().delete_api_key(provider)
+    click.echo(f"deleted the {provider} key")
 
 
 @cli.command("usage")

@@ -166,3 +166,24 @@ def test_real_process_exit_codes(tmp_path: Path) -> None:
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
     usage = subprocess.run([exe, "project", "show"], capture_output=True, text=True, env=env)
     assert usage.returncode == 2
+
+
+def test_api_keys_and_usage_from_the_command_line(run) -> None:  # noqa: ANN001
+    assert run("api-key", "list").stdout.strip() == "no API keys stored"
+    stored = run("api-key", "set", "openai", input="sk-cli-secret-7777\n")
+    assert stored.exit_code == 0 and stored.stdout.strip() == "stored the openai key (ends in 7777)"
+    assert "sk-cli-secret" not in stored.stdout + stored.stderr
+    listed = run("api-key", "list")
+    assert listed.stdout.startswith("openai\t…7777\tupdated ") and "sk-cli" not in listed.stdout
+    bad = run("api-key", "set", "gemini", input="k\n")
+    assert bad.exit_code == 1 and "anthropic" in _one_line_error(bad)
+    empty = run("api-key", "set", "anthropic", input="\n")
+    assert empty.exit_code == 1 and _one_line_error(empty)
+    assert run("api-key", "delete", "openai").stdout.strip() == "deleted the openai key"
+    gone = run("api-key", "delete", "openai")
+    assert gone.exit_code == 1 and _one_line_error(gone)
+    assert run("usage").stdout.strip() == "LLM usage: no calls"
+    usage = json.loads(run("usage", "--json").stdout)
+    assert usage["rows"] == [] and usage["totals"]["calls"] == 0
+    since = run("usage", "--since", "2026-13-01")
+    assert since.exit_code == 1 and "ISO-8601" in _one_line_error(since)

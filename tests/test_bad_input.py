@@ -119,7 +119,7 @@ def test_name_of_exactly_the_limit_is_accepted(ws: Workspace) -> None:
 
 def test_unknown_engine_is_refused_and_nothing_stored(ws: Workspace) -> None:
     p = ws.create_project("Shop")
-    rejects(ws, lambda: p.start_session(engine="gpt-9"), snb.ValidationError, "unknown engine 'gpt-9'; valid engines: offline")
+    rejects(ws, lambda: p.start_session(engine="gpt-9"), snb.ValidationError, "unknown engine 'gpt-9'; valid engines: offline, anthropic, openai")
 
 
 BAD_PROJECT_REFS: list[object] = [

@@ -25,7 +25,9 @@ from socrates_nb.quality.conflicts import Candidate, detect
 from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
 from socrates_nb.services.access import owned_project, owned_session
-from socrates_nb.services.state import close_conflicts_of, confidence_sums, engine_context, project_maturity
+from socrates_nb.services.state import (
+    LLM_CONTEXT_ITEMS, close_conflicts_of, confidence_sums, engine_context, project_maturity,
+)
 from socrates_nb.services.usage import store_calls
 from socrates_nb.services.validation import answer_text, parse_uuid
 from socrates_nb.services.views import (
@@ -80,6 +82,7 @@ class _Extracted:
     pending_id: uuid.UUID | None
     drafts: list[ItemDraft]
     calls: list[LlmCall]
+    ctx: EngineContext
 
 
 class SessionService:
@@ -240,8 +243,11 @@ class SessionService:
             else:
                 due = decider.next_question(replace(ctx, confidence_sums=sums))
                 next_q = _ask_next(orm, session, due)
-                if _is_remote(engine):  # a retried transaction replaces what the failed one recorded
-                    asked[:] = [_Asked(engine_context(orm, project, session.id, with_items=True), due, project.id)]
+                if extracted is not None:  # what the model knew, brought up to date by this turn
+                    after = replace(extracted.ctx, confidence_sums=sums,
+                                    recent_answers=(*extracted.ctx.recent_answers, text)[-3:],
+                                    items=(*((i.key, i.text) for i in reversed(items)), *extracted.ctx.items)[:LLM_CONTEXT_ITEMS])
+                    asked[:] = [_Asked(after, due, project.id)]  # a retried transaction replaces the failed one's
             timings["question_ms"] = _ms_since(at)
             answer.maturity_after = maturity.score
             if extracted is not None:
@@ -264,7 +270,7 @@ class SessionService:
             assert isinstance(engine, LlmEngine)
             at = time.perf_counter()
             drafts = engine.extract(turn.ctx, turn.question, text)
-            extracted = _Extracted(engine, turn.pending_id, drafts, engine.drain())
+            extracted = _Extracted(engine, turn.pending_id, drafts, engine.drain(), turn.ctx)
             timings["extract_ms"] = _ms_since(at)
             turn = self.db.run_write(work)
             assert isinstance(turn, TurnView)

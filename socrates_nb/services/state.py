@@ -59,11 +59,11 @@ def engine_context(
         confidence_sums=confidence_sums(orm, project.id),
         asked_keys=frozenset(asked),
         recent_answers=tuple(reversed(recent)),
-        items=tuple(orm.execute(
+        items=tuple((key, text) for key, text in orm.execute(
             select(models.SpecItem.key, models.SpecItem.text)
             .where(models.SpecItem.project_id == project.id, models.SpecItem.is_current.is_(True))
             .order_by(models.SpecItem.created_at.desc()).limit(LLM_CONTEXT_ITEMS)
-        ).tuples()) if with_items else (),
+        )) if with_items else (),
     )
 
 

@@ -27,7 +27,7 @@ def test_settings_from_env_read_every_variable() -> None:
     })
     assert (s.default_engine, s.connect_timeout, s.read_timeout, s.max_retries) == ("openai", 2.5, 30.0, 4)
     assert (s.breaker_failures, s.breaker_cooldown, s.cache_ttl, s.max_tokens) == (5, 9.0, 0.0, 2048)
-    assert s.models == {"anthropic": "claude-sonnet-4-5", "openai": "llama3.1"}
+    assert s.models == {"anthropic": "claude-sonnet-5", "openai": "llama3.1"}
     assert s.base_urls == {"anthropic": None, "openai": "http://localhost:11434/v1"}
     defaults = LlmSettings.from_env({})
     assert (defaults.default_engine, defaults.connect_timeout, defaults.read_timeout, defaults.max_retries) == (

@@ -72,6 +72,8 @@ class _NeedsModel:
     ctx: EngineContext
     question: QuestionDraft | None
     pending_id: uuid.UUID | None
+    project_id: uuid.UUID
+    session_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ class SessionService:
                 )
             if session.engine != "offline" and extracted is None:
                 return _NeedsModel(_EngineSpec(session.engine, session.model, session.base_url),
-                                   engine_context(orm, project, session.id, with_items=True), _draft_of(pending), pending_id)
+                                   engine_context(orm, project, session.id, with_items=True), _draft_of(pending), pending_id,
+                                   project.id, session.id)
             if extracted is not None and extracted.pending_id != pending_id:
                 raise ConflictError(
                     "another answer reached this session while the model was reading yours; "
@@ -266,13 +269,19 @@ class SessionService:
 
         turn = self.db.run_write(work)
         if isinstance(turn, _NeedsModel):  # an LLM session: ask the model with no transaction open
-            engine = self._engine(actor, turn.spec)
+            needs = turn
+            engine = self._engine(actor, needs.spec)
             assert isinstance(engine, LlmEngine)
             at = time.perf_counter()
-            drafts = engine.extract(turn.ctx, turn.question, text)
-            extracted = _Extracted(engine, turn.pending_id, drafts, engine.drain(), turn.ctx)
+            drafts = engine.extract(needs.ctx, needs.question, text)
+            calls = engine.drain()
+            extracted = _Extracted(engine, needs.pending_id, drafts, calls, needs.ctx)
             timings["extract_ms"] = _ms_since(at)
-            turn = self.db.run_write(work)
+            try:
+                turn = self.db.run_write(work)
+            except ConflictError:  # the turn stores nothing, but the model's calls were made (and paid for)
+                self.db.run_write(lambda orm: store_calls(orm, actor, needs.project_id, needs.session_id, calls))
+                raise
             assert isinstance(turn, TurnView)
             if asked:
                 at = time.perf_counter()

@@ -7,6 +7,7 @@ longest wins). A model it does not know (a local server's, say) is estimated at 
 from __future__ import annotations
 
 PRICES: dict[str, tuple[float, float]] = {
+    "claude-sonnet-5": (3.0, 15.0),  # the Sonnet tier's list price when this was written: check the vendor's page
     "claude-opus-4-5": (5.0, 25.0),
     "claude-opus-4": (15.0, 75.0),
     "claude-sonnet-4": (3.0, 15.0),

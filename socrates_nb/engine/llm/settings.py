@@ -16,7 +16,7 @@ PROVIDERS = tuple(e for e in ENGINES if e != "offline")
 
 EXTRA_HINT = "pip install 'socrates_nb[llm]'"
 
-DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini"}
+DEFAULT_MODELS = {"anthropic": "claude-sonnet-5", "openai": "gpt-4o-mini"}
 KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 LOCAL_KEY = "not-needed"
 """Sent as the key to an OpenAI-compatible server given by ``base_url`` when no key is stored:

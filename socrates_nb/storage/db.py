@@ -10,8 +10,9 @@ plain deferred ``BEGIN`` and never block writers.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -137,6 +138,10 @@ class Database:
         )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time: threads of this process queue here instead of in
+        # SQLite's busy handler, which sleeps up to 100 ms between tries (the server runs turns
+        # on worker threads)
+        self._write_lock: Any = threading.RLock() if self.dialect == "sqlite" else nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -169,7 +174,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[OrmSession]:
         """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; committed on success, else rolled back."""
-        with self._writer() as session:
+        with self._write_lock, self._writer() as session:
             with session.begin():
                 yield session
 

@@ -344,7 +344,7 @@ async def test_a_slow_vendor_does_not_block_other_requests(api: Api, user: User,
     sid = (await start(api, token, await new_project(api, token), engine="openai", model=OPENAI_MODEL,
                        base_url=openai_fake.base_url))["session"]["id"]
     seen = len(openai_fake.requests)
-    openai_fake.script(slow(2, model))  # the extract step waits 2 s (the read timeout is 60 s)
+    openai_fake.script(slow(4, model))  # the extract step waits 4 s (the read timeout is 60 s): room for a loaded CI
     done: list[str] = []
 
     async def track(name: str, call: Awaitable[Any]) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
@@ -54,14 +54,8 @@ class LlmSettings:
     breaker_cooldown: float = 60.0
     cache_ttl: float = 3600.0
     max_tokens: int = 1024
-    models: Mapping[str, str] = None  # type: ignore[assignment]
-    base_urls: Mapping[str, str | None] = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        if self.models is None:
-            object.__setattr__(self, "models", dict(DEFAULT_MODELS))
-        if self.base_urls is None:
-            object.__setattr__(self, "base_urls", {p: None for p in PROVIDERS})
+    models: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
+    base_urls: Mapping[str, str | None] = field(default_factory=lambda: dict.fromkeys(PROVIDERS))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "LlmSettings":

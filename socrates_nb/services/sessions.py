@@ -159,8 +159,8 @@ class SessionService:
                                  base_url=spec.base_url)
             orm.add(row)
             orm.flush()
-            ctx = engine_context(orm, project, row.id, with_items=_is_remote(chosen))
-            due = _decider(chosen).next_question(ctx)
+            ctx = engine_context(orm, project, row.id, with_items=isinstance(chosen, LlmEngine))
+            due = chosen.next_question(ctx)
             question = _ask_next(orm, row, due)
             audit.add(orm, Event("session.start", actor.id, "session", row.id, {"project_id": project.id, "engine": spec.name}))
             return SessionView.of(row), question, _Asked(ctx, due, project.id)
@@ -235,16 +235,15 @@ class SessionService:
             maturity = project_maturity(orm, project, sums)
             attempt = pending.probe_depth if pending is not None else 0
             at = time.perf_counter()
-            decider = _decider(engine)
             probe = next(
                 ((item, q) for item, draft in zip(items, drafts)
-                 if item.is_current and (q := decider.probe(ctx, draft, attempt)) is not None),
+                 if item.is_current and (q := engine.probe(ctx, draft, attempt)) is not None),
                 None,
             )
             if probe is not None:
                 next_q = _ask_next(orm, session, probe[1], probe_of=probe[0], depth=attempt + 1)
             else:
-                due = decider.next_question(replace(ctx, confidence_sums=sums))
+                due = engine.next_question(replace(ctx, confidence_sums=sums))
                 next_q = _ask_next(orm, session, due)
                 if extracted is not None:  # what the model knew, brought up to date by this turn
                     after = replace(extracted.ctx, confidence_sums=sums,
@@ -287,7 +286,7 @@ class SessionService:
                 at = time.perf_counter()
                 turn = replace(turn, next_question=self._phrase(actor, engine, session_id, asked[0], turn.next_question))
                 timings["phrase_ms"] = _ms_since(at)
-            turn = replace(turn, engine_used=_used(engine), fallbacks=dict(engine.fallbacks))
+            turn = replace(turn, engine_used=engine.engine_used, fallbacks=dict(engine.fallbacks))
         self._invalidate(actor)
         _announce_turn(turn, session_id, timings, _ms_since(started))
         return turn
@@ -307,7 +306,7 @@ class SessionService:
             audit.add(orm, Event("session.skip", actor.id, "question", pending.id, {"session_id": session.id}))
             remote = session.engine != "offline"
             ctx = engine_context(orm, project, session.id, with_items=remote)
-            due = get_engine("offline").next_question(ctx)
+            due = get_engine("offline").next_question(ctx)  # an LLM engine's choice is the offline one
             spec = _EngineSpec(session.engine, session.model, session.base_url)
             return _ask_next(orm, session, due), spec, _Asked(ctx, due, project.id)
 
@@ -407,19 +406,6 @@ class _Asked:
     ctx: EngineContext
     due: QuestionDraft | None
     project_id: uuid.UUID
-
-
-def _is_remote(engine: Engine) -> bool:
-    return isinstance(engine, LlmEngine)
-
-
-def _decider(engine: Engine) -> Engine:
-    """The engine whose coverage model and probes run inside a transaction: offline for every engine."""
-    return get_engine("offline") if _is_remote(engine) else engine
-
-
-def _used(engine: LlmEngine) -> dict[str, str]:
-    return {"extract": engine.used.get("extract", "offline"), "question": engine.used.get("question", "offline")}
 
 
 def _pending(orm: OrmSession, session_id: uuid.UUID) -> models.Question | None:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.engine.llm.engine import LlmCall
+from socrates_nb.notebook import display
 from socrates_nb.services.audit import check_since
 from socrates_nb.services.views import Actor
 from socrates_nb.storage import models
@@ -77,14 +78,10 @@ class UsageView:
                 "rows": [r.to_dict() for r in self.rows]}
 
     def __repr__(self) -> str:
-        from socrates_nb.notebook.display import usage_text
-
-        return usage_text(self)
+        return display.usage_text(self)
 
     def _repr_html_(self) -> str:
-        from socrates_nb.notebook.display import usage_html
-
-        return usage_html(self)
+        return display.usage_html(self)
 
 
 class UsageService:

@@ -84,6 +84,11 @@ class LlmEngine:
         self.calls: list[LlmCall] = []
 
     @property
+    def engine_used(self) -> dict[str, str]:
+        """Which engine produced each step so far (offline for a step not run or fallen back)."""
+        return {step: self.used.get(step, "offline") for step in ("extract", "question")}
+
+    @property
     def has_provider(self) -> bool:
         """Whether a client could be made (False without a key: every step falls back)."""
         return self._provider is not None

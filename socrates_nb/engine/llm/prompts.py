@@ -33,6 +33,7 @@ def data_block(payload: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
+@lru_cache(maxsize=None)
 def system_prompt() -> str:
     """The fixed instructions of every call."""
     return template("system").substitute()

@@ -80,57 +80,60 @@ def _classify(exc: Exception, lib: ModuleType) -> ProviderError:
     return ProviderError(kind, f"{lib.__name__} call failed ({kind}, {detail})")
 
 
-class AnthropicProvider:
+class _SdkProvider:
+    """A vendor SDK's client (``client``, a class of the SDK module ``name``); ``_call`` makes the request."""
+
+    name: str
+    client: str
+
+    def __init__(self, api_key: str, base_url: str | None, settings: LlmSettings) -> None:
+        self._lib = sdk(self.name)
+        self._client = getattr(self._lib, self.client)(
+            api_key=api_key, base_url=base_url, max_retries=settings.max_retries,
+            timeout=self._lib.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        )
+
+    def complete(self, system: str, messages: list[Message], model: str, max_tokens: int) -> Completion:
+        try:
+            return self._call(system, messages, model, max_tokens)
+        except Exception as exc:  # every SDK failure becomes a ProviderError
+            raise _classify(exc, self._lib) from exc
+
+    def _call(self, system: str, messages: list[Message], model: str, max_tokens: int) -> Completion:
+        raise NotImplementedError
+
+
+class AnthropicProvider(_SdkProvider):
     """Anthropic's Messages API."""
 
-    name = "anthropic"
+    name, client = "anthropic", "Anthropic"
 
-    def __init__(self, api_key: str, base_url: str | None, settings: LlmSettings) -> None:
-        self._lib = sdk("anthropic")
-        self._client = self._lib.Anthropic(
-            api_key=api_key, base_url=base_url, max_retries=settings.max_retries,
-            timeout=self._lib.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+    def _call(self, system: str, messages: list[Message], model: str, max_tokens: int) -> Completion:
+        reply = self._client.messages.create(
+            model=model, max_tokens=max_tokens, system=system, messages=messages,
+            extra_body={"temperature": 0},  # this SDK version has no temperature argument; the API takes it
         )
-
-    def complete(self, system: str, messages: list[Message], model: str, max_tokens: int) -> Completion:
-        try:
-            reply = self._client.messages.create(
-                model=model, max_tokens=max_tokens, system=system, messages=messages,
-                extra_body={"temperature": 0},  # this SDK version has no temperature argument; the API takes it
-            )
-            text = "".join(block.text for block in reply.content if getattr(block, "type", "") == "text")
-            return Completion(text, int(reply.usage.input_tokens or 0), int(reply.usage.output_tokens or 0))
-        except Exception as exc:  # every SDK failure becomes a ProviderError
-            raise _classify(exc, self._lib) from exc
+        text = "".join(block.text for block in reply.content if getattr(block, "type", "") == "text")
+        return Completion(text, int(reply.usage.input_tokens or 0), int(reply.usage.output_tokens or 0))
 
 
-class OpenAIProvider:
+class OpenAIProvider(_SdkProvider):
     """OpenAI's Chat Completions API, or any server speaking it (Ollama, vLLM, LM Studio)."""
 
-    name = "openai"
+    name, client = "openai", "OpenAI"
 
-    def __init__(self, api_key: str, base_url: str | None, settings: LlmSettings) -> None:
-        self._lib = sdk("openai")
-        self._client = self._lib.OpenAI(
-            api_key=api_key, base_url=base_url, max_retries=settings.max_retries,
-            timeout=self._lib.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+    def _call(self, system: str, messages: list[Message], model: str, max_tokens: int) -> Completion:
+        reply = self._client.chat.completions.create(
+            model=model, max_tokens=max_tokens, temperature=0,
+            messages=[{"role": "system", "content": system}, *messages],
         )
-
-    def complete(self, system: str, messages: list[Message], model: str, max_tokens: int) -> Completion:
-        try:
-            reply = self._client.chat.completions.create(
-                model=model, max_tokens=max_tokens, temperature=0,
-                messages=[{"role": "system", "content": system}, *messages],
-            )
-            text = reply.choices[0].message.content or "" if reply.choices else ""
-            usage = reply.usage
-            return Completion(text, int(getattr(usage, "prompt_tokens", 0) or 0),
-                              int(getattr(usage, "completion_tokens", 0) or 0))
-        except Exception as exc:  # every SDK failure becomes a ProviderError
-            raise _classify(exc, self._lib) from exc
+        text = reply.choices[0].message.content or "" if reply.choices else ""
+        usage = reply.usage
+        return Completion(text, int(getattr(usage, "prompt_tokens", 0) or 0),
+                          int(getattr(usage, "completion_tokens", 0) or 0))
 
 
-_CLASSES: dict[str, Any] = {"anthropic": AnthropicProvider, "openai": OpenAIProvider}
+_CLASSES: dict[str, type[_SdkProvider]] = {"anthropic": AnthropicProvider, "openai": OpenAIProvider}
 _clients: LRUCache[tuple[Any, ...], Provider] = LRUCache(maxsize=64)
 _clients_lock = threading.Lock()
 

@@ -2,6 +2,11 @@
 
 Exports name items by their stable refs and carry no database ids or timestamps, so the
 same answers in the same order export to the same bytes.
+
+Exports are data, not code (docs/SECURITY.md, "Exports"): every CSV cell is quoted and a
+cell that a spreadsheet would read as a formula gets a leading ``'`` (:func:`csv_cell`);
+user text in Markdown is escaped so that it can form neither raw HTML nor a link
+(:func:`md_escape`); HTML escapes it. The JSON export keeps the raw values.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import csv
 import html
 import io
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -65,17 +71,34 @@ def to_json(spec: SpecView) -> str:
     return json.dumps(spec_to_dict(spec), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+# OWASP CSV injection: a cell starting with one of these is a formula (or starts one) in a spreadsheet
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """``text`` made safe for a spreadsheet: a leading ``'`` when it starts with ``= + - @``, tab or CR.
+
+    Negative numbers (``-5``) get the quote too, as OWASP advises: a spreadsheet shows ``-5``
+    as text. The JSON export keeps the raw value.
+    """
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(spec: SpecView) -> str:
-    """One row per current item: ref, category, key, text, confidence, value (JSON), findings, source."""
+    """One row per current item: ref, category, key, text, confidence, value (JSON), findings, source.
+
+    Every cell of an item row is quoted (a ``;`` or ``,`` inside a cell never splits it, whatever
+    separator a spreadsheet assumes) and passed through :func:`csv_cell`; the header is plain.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["ref", "category", "key", "text", "confidence", "value", "findings", "question", "answer"])
+    out.write("ref,category,key,text,confidence,value,findings,question,answer\n")
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for i in spec.items:
-        writer.writerow([
+        writer.writerow([csv_cell(cell) for cell in (
             i.ref, i.category, i.key, i.text, f"{i.confidence:.2f}",
             json.dumps(i.value, sort_keys=True, ensure_ascii=False),
             "; ".join(f["rule"] for f in i.findings), i.source_question or "", i.source_answer or "",
-        ])
+        )])
     return out.getvalue()
 
 
@@ -87,38 +110,61 @@ def _by_category(items: tuple[ItemView, ...]) -> list[tuple[str, list[ItemView]]
     return [(c, group) for c, group in groups.items() if group]
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+# HTML's three, then the characters of Markdown links, images, emphasis, code spans and tables
+_MD_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in "\\`*_[]|"}}
+_MD_TABLE = str.maketrans(_MD_SPECIAL)
+# what makes a line a heading, list item, block quote, thematic break or setext underline
+_MD_BLOCK_START = re.compile(r"[#+\-=~]|\d{1,9}[.)]")
+_LINE_BREAKS = re.compile(r"\s*[\r\n\u2028\u2029]+\s*")
+
+
+def md_escape(text: str, line_start: bool = False) -> str:
+    """User text as Markdown that renders as this very text, on one line, and nothing else.
+
+    ``& < >`` become entities, so no raw HTML and no autolink (``<javascript:...>``) can form;
+    ``[ ] | * _ ` \\`` are backslash-escaped, so no link, image, link reference definition,
+    emphasis, code span or table cell can form; line breaks become spaces. ``line_start``:
+    the text begins a line, so a leading ``#``, ``-``, ``+``, ``=``, ``~`` or ``1.`` is escaped
+    too (no heading, list or rule) and leading spaces are dropped (no code block).
+    """
+    escaped = _LINE_BREAKS.sub(" ", text).translate(_MD_TABLE)
+    if line_start:
+        escaped = escaped.lstrip()
+        start = _MD_BLOCK_START.match(escaped)
+        if start:
+            end = start.end()
+            escaped = f"{escaped[:end - 1]}\\{escaped[end - 1:]}"
+    return escaped
 
 
 def to_markdown(spec: SpecView) -> str:
     """A readable document: items grouped by category with their sources, then conflicts and gaps."""
     p = spec.project
-    lines = [f"# {_md_escape(p.name)}: specification", ""]
+    lines = [f"# {md_escape(p.name)}: specification", ""]
     if p.description:
-        lines += [_md_escape(p.description), ""]
+        lines += [md_escape(p.description, line_start=True), ""]
     ready = "ready" if spec.maturity.ready else "not ready"
     lines += [f"Template: `{p.template}` · Maturity: **{spec.maturity.score:.1f} / 100** ({ready})", ""]
     for cat, items in _by_category(spec.items):
         lines += [f"## {CATEGORY_INFO[cat].label}", ""]
         for item in items:
-            lines.append(f"- **{item.ref}** {_md_escape(item.text)} _(confidence {item.confidence:.2f})_")
+            lines.append(f"- **{item.ref}** {md_escape(item.text)} _(confidence {item.confidence:.2f})_")
             if item.source_question:
-                lines.append(f"  - Asked: {_md_escape(item.source_question)}")
+                lines.append(f"  - Asked: {md_escape(item.source_question)}")
             if item.source_answer:
-                lines.append(f"  - Answer: \"{_md_escape(item.source_answer)}\"")
+                lines.append(f"  - Answer: \"{md_escape(item.source_answer)}\"")
             for f in item.findings:
-                lines.append(f"  - ⚠ `{f['rule']}`: {_md_escape(f['message'])}")
+                lines.append(f"  - ⚠ `{f['rule']}`: {md_escape(f['message'])}")
         lines.append("")
     lines += ["## Open conflicts", ""]
     if spec.conflicts:
         lines += [
-            f"- {c.item_a} vs {c.item_b} ({c.type}, {c.severity}): {_md_escape(c.explanation)}" for c in spec.conflicts
+            f"- {c.item_a} vs {c.item_b} ({c.type}, {c.severity}): {md_escape(c.explanation)}" for c in spec.conflicts
         ]
     else:
         lines.append("None.")
     lines += ["", "## Gaps", ""]
-    lines += [f"- {_md_escape(g)}" for g in spec.gaps] or ["None: every category meets its target."]
+    lines += [f"- {md_escape(g)}" for g in spec.gaps] or ["None: every category meets its target."]
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,85 @@ def data_dir() -> Path:
     from jupyter_core.paths import jupyter_data_dir
 
     return Path(jupyter_data_dir()) / "socrates_nb"
+
+
+# --- private files: the data dir 0700, databases and logs 0600 (docs/SECURITY.md, "File modes") ----------
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+_POSIX = os.name == "posix"
+_WARNED: set[tuple[str, int]] = set()
+_WARNED_LOCK = threading.Lock()
+
+
+def make_private_dirs(path: Path) -> None:
+    """Create ``path`` and its missing parents, each with mode 0700 whatever the umask.
+
+    Folders that exist already are left as they are (``mkdir -p`` would give new parents the
+    umask's mode, often 0755).
+    """
+    missing = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        if path.parent == path:
+            break
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, PRIVATE_DIR_MODE)
+        except FileExistsError:
+            continue  # another process made it first: it is theirs to set
+        if _POSIX:
+            os.chmod(folder, PRIVATE_DIR_MODE)
+
+
+def open_private_file(path: Path, flags: int) -> int:
+    """Open ``path`` (``O_CREAT`` added); a file created here gets mode 0600 whatever the umask.
+
+    An existing file keeps its mode: see :func:`warn_if_shared`.
+    """
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return os.open(path, flags & ~os.O_CREAT)
+    if _POSIX:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    return fd
+
+
+def shared_mode(path: Path) -> int | None:
+    """The mode of ``path`` when its group or others may access it; None when private, missing or not POSIX."""
+    if not _POSIX:
+        return None
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+    return mode if mode & 0o077 else None
+
+
+def warn_if_shared(path: Path) -> bool:
+    """Log a warning (once per path and mode in a process) when group or others may access ``path``.
+
+    The warning names the path, its mode and the fix (``chmod 600 PATH``, ``chmod 700`` for a
+    folder); nothing is changed: the mode may be the user's choice. Returns whether it warned.
+    """
+    mode = shared_mode(path)
+    if mode is None:
+        return False
+    with _WARNED_LOCK:
+        if (str(path), mode) in _WARNED:
+            return True
+        _WARNED.add((str(path), mode))
+    from socrates_nb.logs import get_logger  # logs imports this module
+
+    folder = path.is_dir()
+    get_logger(__name__).warning(
+        f"{'folder' if folder else 'file'} accessible to group or others: it may hold specifications and "
+        "password hashes",
+        path=str(path), mode=oct(mode), fix=f"chmod {'700' if folder else '600'} {path}",
+    )
+    return True
 
 
 def default_database_url() -> str:

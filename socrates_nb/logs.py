@@ -23,7 +23,7 @@ from typing import Any, MutableMapping
 
 import structlog
 
-from socrates_nb.config import data_dir
+from socrates_nb.config import data_dir, make_private_dirs, open_private_file, warn_if_shared
 from socrates_nb.errors import ConfigError
 
 LOGGER_NAME = "socrates_nb"
@@ -174,7 +174,12 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 class _RotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """The standard one, formatting each record once (its size check formats it too, which doubles the cost)."""
+    """The standard one, formatting each record once (its size check formats it too, which doubles the cost),
+    creating each file (the first, and the new one after a rollover) with mode 0600 whatever the umask."""
+
+    def _open(self) -> Any:
+        fd = open_private_file(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
     def format(self, record: logging.LogRecord) -> str:
         memo = f"_socrates_line_{id(self)}"
@@ -209,7 +214,7 @@ def configure_logging(settings: LogSettings | None = None) -> LogSettings:
     ))
     logger.addHandler(console)
     if settings.file is not None:
-        settings.file.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(settings.file.parent)
         file = _RotatingFileHandler(
             settings.file, maxBytes=settings.max_bytes, backupCount=settings.backups, encoding="utf-8", delay=True
         )
@@ -224,6 +229,8 @@ def configure_logging(settings: LogSettings | None = None) -> LogSettings:
     logger.setLevel(min(logging.getLevelName(level) for level in levels))
     logger.propagate = False
     _CONFIGURED[:] = [settings]
+    if settings.file is not None:
+        warn_if_shared(settings.file)  # an existing file keeps its mode: the warning names the fix
     return settings
 
 

@@ -5,10 +5,15 @@ safe every connection runs in WAL mode with a busy timeout and foreign keys on, 
 every *write* transaction starts with ``BEGIN IMMEDIATE`` so that two writers queue on
 the database lock instead of failing half-way ("database is locked"). Reads use a
 plain deferred ``BEGIN`` and never block writers.
+
+A SQLite file created here is private: its folders 0700, the file 0600 (so SQLite makes its
+-wal and -shm files 0600 too), whatever the umask. An existing file or data dir that group or
+others may read is left as it is, with a warning naming the ``chmod`` that fixes it.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -24,6 +29,9 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
 from socrates_nb import metrics
+from socrates_nb.config import (
+    PRIVATE_FILE_MODE, data_dir, make_private_dirs, open_private_file, shared_mode, warn_if_shared,
+)
 from socrates_nb.errors import DatabaseError
 
 T = TypeVar("T")
@@ -59,7 +67,34 @@ def _enable_wal(cur: sqlite3.Cursor) -> None:
             delay = min(delay * 2, 0.1)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the database's missing folders (0700) and the empty file (0600); warn about looser existing ones.
+
+    SQLite takes an empty file for a new database, and gives the -wal and -shm files it
+    creates later the database file's mode.
+    """
+    make_private_dirs(path.parent)
+    if not os.path.lexists(path):
+        os.close(open_private_file(path, os.O_WRONLY))
+    if path.parent.resolve() == data_dir().resolve():
+        warn_if_shared(path.parent)
+    warn_if_shared(path)
+
+
+def _private_sidecars(path: Path) -> None:
+    """The -wal and -shm files of a private database made private too (left from an older version or
+    another tool); those of a database group or others may read follow it (its warning names the fix)."""
+    if shared_mode(path) is not None:
+        return
+    for sidecar in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if shared_mode(sidecar) is not None:
+            try:
+                os.chmod(sidecar, PRIVATE_FILE_MODE)
+            except OSError:  # not ours to change
+                warn_if_shared(sidecar)
+
+
+def _configure_sqlite(engine: Engine, path: Path) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own
@@ -73,6 +108,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cur.execute("PRAGMA foreign_keys = ON")
         finally:
             cur.close()
+        _private_sidecars(path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -122,11 +158,12 @@ class Database:
         kwargs: dict[str, Any] = {"future": True}
         if self.dialect == "sqlite":
             assert url.database
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            sqlite_file = Path(url.database).expanduser()
+            _prepare_sqlite_file(sqlite_file)
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         self.engine = create_engine(url, **kwargs)
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, sqlite_file)
         else:
             _ping_idle_connections(self.engine)
         event.listen(self.engine, "handle_error", _count_error)

@@ -5,13 +5,17 @@ conflicts and audit rows through SQLAlchemy, in one read transaction and one SEL
 table, into typed Arrow tables, and registers them as views of an in-memory DuckDB
 connection. It is a snapshot: later writes show after ``refresh()``. DuckDB never sees the
 source database (its sqlite/postgres scanners are extensions downloaded at runtime), so
-nothing run on the views can write there. See docs/ANALYTICS.md.
+nothing run on the views can write there. ``sql()`` checks a query's syntax tree before
+DuckDB runs it: one SELECT reading only the views and its own WITH names, no table function
+but a few generators, no function that reads DuckDB's settings or the environment. See
+docs/ANALYTICS.md.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Union
@@ -235,9 +239,125 @@ def _read_only(query: object) -> str:
         raise ValidationError(f"give exactly one SQL statement, got {len(statements)}")
     if statements[0].type != duckdb.StatementType.SELECT:
         raise ValidationError(
-            f"the analytics views are read-only: only SELECT queries run here, got {statements[0].type.name}"
+            f"the analytics views are read-only: only SELECT queries run here, got {_keyword(statements[0])}"
         )
     return query
+
+
+def _keyword(statement: Any) -> str:
+    """What a statement is, as its author wrote it (``INSTALL`` and ``CHECKPOINT`` are LOAD and CALL inside)."""
+    if statement.type == duckdb.StatementType.MULTI:
+        return "a statement DuckDB runs as several (PIVOT): write it as a SELECT with GROUP BY and FILTER"
+    words = str(getattr(statement, "query", "")).split(None, 1)
+    word = words[0].upper() if words else ""
+    return word if word.isalpha() and word not in ("WITH", "SELECT", "FROM") else statement.type.name
+
+
+# --- what a SELECT may reach: the views, its own WITH names, and functions that read nothing else -----
+
+_TABLE_FUNCTIONS = ("range", "generate_series", "unnest", "json_each", "json_tree")
+"""The table functions a query may call: generators over its arguments."""
+
+_FILES = "reads files or the network, and analytics reads only its snapshot"
+_HOST = "reads DuckDB's configuration, extensions, secrets or the host's state"
+_SQL_TEXT = "runs SQL given as text, which escapes this check"
+_STATE = "changes DuckDB's state"
+_SCALAR_REFUSED: Mapping[str, str] = {
+    "current_setting": "reads DuckDB's settings", "getenv": "reads the environment",
+    "write_log": "writes DuckDB's log", "json_execute_serialized_sql": _SQL_TEXT,
+}
+
+
+def _table_function_refusal(name: str) -> str:
+    """Why the table function ``name`` may not run (it is not one of ``_TABLE_FUNCTIONS``)."""
+    if name.startswith(("read_", "parquet_")) or name.endswith("_scan") or name in ("glob", "sniff_csv"):
+        reason = _FILES
+    elif name in ("query", "query_table", "json_execute_serialized_sql"):
+        reason = _SQL_TEXT
+    elif name in ("checkpoint", "force_checkpoint", "truncate_duckdb_logs") or name.startswith(
+        ("enable_", "disable_", "register_", "deregister_", "create_", "destroy_", "add_", "remove_")
+    ):
+        reason = _STATE
+    elif name.startswith(("duckdb_", "pragma_")) or name in ("which_secret",):
+        reason = _HOST
+    else:
+        reason = "is not one of the table functions analytics allows"
+        return f"{name}() is refused in analytics queries: it {reason} ({', '.join(_TABLE_FUNCTIONS)})"
+    return f"{name}() is refused in analytics queries: it {reason}; query the views ({', '.join(VIEWS)})"
+
+
+def _table_refusal(name: str, qualified: str) -> str:
+    """Why the table ``qualified`` (``name`` without its schema) may not be read."""
+    if any(c in name for c in "./\\:"):  # DuckDB reads such a name as a file ('data.csv')
+        return f"{name!r} names a file: analytics queries read no files; query the views ({', '.join(VIEWS)})"
+    return f"{qualified!r} is not an analytics view: queries read {', '.join(VIEWS)} and their own WITH names"
+
+
+def _nodes(node: Any, names: frozenset[str]) -> Iterator[tuple[dict[str, Any], frozenset[str]]]:
+    """Every dict of a serialized syntax tree with the WITH names visible where it stands.
+
+    A query's WITH names are visible in its body and in the WITH queries after their own
+    definition (their own too, so that recursive ones can refer to themselves).
+    """
+    if isinstance(node, list):
+        for child in node:
+            yield from _nodes(child, names)
+        return
+    if not isinstance(node, dict):
+        return
+    ctes = (node.get("cte_map") or {}).get("map") or []
+    if ctes:
+        defined = [str(entry["key"]).lower() for entry in ctes]
+        for i, entry in enumerate(ctes):
+            yield from _nodes(entry.get("value"), names | frozenset(defined[: i + 1]))
+        names = names | frozenset(defined)
+    yield node, names
+    for key, child in node.items():
+        if key != "cte_map":
+            yield from _nodes(child, names)
+
+
+def _qualified(node: Mapping[str, Any], name_key: str) -> str:
+    parts = [node.get("catalog_name") or node.get("catalog"), node.get("schema_name") or node.get("schema"),
+             node.get(name_key)]
+    return ".".join(str(p) for p in parts if p)
+
+
+def _check_reach(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """A ValidationError unless the SELECT reads only the views, its WITH names and allowed functions.
+
+    DuckDB's own parser gives the syntax tree (``json_serialize_sql``); a form it cannot
+    serialize (PIVOT, UNPIVOT) is refused rather than run unchecked.
+    """
+    tree = json.loads(con.execute("SELECT json_serialize_sql($1)", [query]).fetchall()[0][0])
+    if tree.get("error"):
+        raise ValidationError(
+            "this form of query cannot be checked for refused functions, so it does not run: write it as a plain "
+            f"SELECT (PIVOT as GROUP BY with FILTER); DuckDB says: {tree.get('error_message')}"
+        )
+    views = frozenset(VIEWS)
+    table_functions: set[int] = set()
+    for node, ctes in _nodes(tree["statements"], frozenset()):
+        kind = node.get("type")
+        if kind == "TABLE_FUNCTION":
+            function = node.get("function") or {}
+            table_functions.add(id(function))
+            name = str(function.get("function_name", "")).lower()
+            if name not in _TABLE_FUNCTIONS:
+                raise ValidationError(_table_function_refusal(name))
+        elif kind == "BASE_TABLE" or (kind == "SHOW_REF" and node.get("show_type") == "SHOW"):
+            name = str(node.get("table_name", ""))
+            local = name.lower()
+            qualified = _qualified(node, "table_name")
+            schema, catalog = node.get("schema_name", ""), node.get("catalog_name", "")
+            view = local in views and schema in ("", "main") and catalog in ("", "memory", "temp")
+            catalog_view = schema == "information_schema" and catalog in ("", "memory")  # the views' own columns
+            if local not in ctes and not view and not catalog_view:
+                raise ValidationError(_table_refusal(name, qualified))
+        elif node.get("class") == "FUNCTION" and id(node) not in table_functions:
+            name = str(node.get("function_name", "")).lower()
+            if name in _SCALAR_REFUSED:
+                raise ValidationError(f"{name}() is refused in analytics queries: it {_SCALAR_REFUSED[name]}")
 
 
 # --- helper queries ---------------------------------------------------------------------------
@@ -450,7 +570,12 @@ class Analytics:
         kind of statement, or SQL DuckDB rejects, raises ValidationError with DuckDB's
         message. The relation runs when fetched (``fetchall()``, printing, ...).
         """
-        return self._run(_read_only(query), params)
+        query = _read_only(query)
+        try:
+            _check_reach(self.con, query)
+        except duckdb.Error as exc:
+            raise ValidationError(f"analytics query failed: {exc}") from exc
+        return self._run(query, params)
 
     def maturity_by_category(self, project: ProjectRef | None = None) -> duckdb.DuckDBPyRelation:
         """Per project (or one ``project``) and category: the current items' count, confidence sum and coverage.

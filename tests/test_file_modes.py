@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import structlog
 
 import socrates_nb as snb
 from socrates_nb.config import data_dir, normalize_database_url
 from socrates_nb.logs import LogSettings, configure_logging, get_logger
 from socrates_nb.storage.db import Database
+from tests.test_logs import log_file  # noqa: F401 (a fixture: logging to a JSON file in tmp_path)
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
@@ -32,15 +32,6 @@ def open_umask() -> Iterator[None]:
         yield
     finally:
         os.umask(old)
-
-
-@pytest.fixture
-def log_file(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "logs" / "socrates_nb.log"
-    configure_logging(LogSettings(file=path))
-    yield path
-    configure_logging(LogSettings(file=None))
-    structlog.contextvars.clear_contextvars()
 
 
 def warnings_in(path: Path) -> list[dict[str, object]]:

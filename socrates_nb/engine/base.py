@@ -9,6 +9,21 @@ from socrates_nb.errors import ValidationError
 from socrates_nb.templates import Template
 
 
+MAX_ITEMS_PER_ANSWER = 50
+"""The most specification items one answer may produce (one per statement). A longer
+answer is refused before any work on its statements, so a turn's work and the rows it
+stores grow at most linearly with this bound."""
+
+
+def check_item_count(count: int) -> None:
+    """Refuse an answer of more than :data:`MAX_ITEMS_PER_ANSWER` statements (ValidationError)."""
+    if count > MAX_ITEMS_PER_ANSWER:
+        raise ValidationError(
+            f"this answer holds {count:,} statements and one answer may hold at most {MAX_ITEMS_PER_ANSWER} "
+            "(each becomes a specification item): send the rest in further answers"
+        )
+
+
 @dataclass(frozen=True)
 class QuestionDraft:
     """A question an engine proposes: ``key`` identifies it so it is never asked twice."""

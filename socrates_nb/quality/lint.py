@@ -82,7 +82,10 @@ Decisions on edge cases (each has a test in ``tests/test_lint.py``)
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from socrates_nb.categories import CATEGORIES
@@ -178,9 +181,36 @@ def _phrase_re(phrases: list[str] | tuple[str, ...], hyphen_after: bool = False)
 _QUOTED = re.compile(r'"[^"\n]{1,60}"|“[^”\n]{1,60}”')
 
 
-def _quoted(text: str) -> list[tuple[int, int]]:
+class _Spans:
+    """A fixed set of character spans with an O(log n) overlap test (spans may overlap)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        self._spans = sorted(spans)
+        self._starts = [a for a, _ in self._spans]
+        self._reach = list(accumulate((b for _, b in self._spans), max))  # furthest end so far
+
+    def __add__(self, other: _Spans) -> _Spans:
+        return _Spans([*self._spans, *other._spans])
+
+    def overlaps(self, span: tuple[int, int]) -> bool:
+        """True when ``span`` overlaps one of the spans."""
+        before = bisect_left(self._starts, span[1])  # the spans that start before ``span`` ends
+        return before > 0 and self._reach[before - 1] > span[0]
+
+
+def _quoted(text: str) -> _Spans:
     """Spans of short quoted strings: names ("Quick Pay", "unlimited plan"), not claims."""
-    return [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+    return _Spans((m.start(), m.end()) for m in _QUOTED.finditer(text))
+
+
+CONTEXT = 120
+"""How many characters before a match a rule reads for context: a bound, so the work per match
+is constant however long the text is."""
+
+
+def left_context(text: str, pos: int) -> str:
+    """The (at most :data:`CONTEXT`) characters before ``pos``."""
+    return text[max(0, pos - CONTEXT) : pos]
 
 
 def _lower_article(phrase: str) -> str:
@@ -194,8 +224,13 @@ def _lower_article(phrase: str) -> str:
 _LEADING_DETERMINERS = frozenset({"the", "a", "an", "each", "every", "all", "any", "only", "no", "some", "this", "these"})
 
 
-def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
-    return any(span[0] < b and a < span[1] for a, b in taken)
+def _claim(kept: list[tuple[int, int]], span: tuple[int, int]) -> bool:
+    """Add ``span`` to the sorted, non-overlapping ``kept`` unless it overlaps one of them."""
+    at = bisect_left(kept, span)
+    if (at > 0 and kept[at - 1][1] > span[0]) or (at < len(kept) and kept[at][0] < span[1]):
+        return False
+    kept.insert(at, span)
+    return True
 
 
 # Numbers with units: what makes a non-functional statement measurable.
@@ -219,14 +254,18 @@ _UNIT_WORDS = (
     "location locations year-old point points"
 ).split()
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNIT_WORDS), key=len, reverse=True))
+# A whole run of digits and separators, read once: it starts only where no digit run goes
+# on from the left and it is never re-read from a shorter end (possessive), so the unit
+# branches after it are tried once per number, not once per digit.
+_NUMBER_RUN = r"(?<!\d)(?<!\d[,.])\d++(?:[,.]\d++)*+"
 _QUANTITY = re.compile(
     rf"""(?ix)
-    (?:\d[\d,.]*|\b(?:{'|'.join(_NUMBER_WORDS)})\b|\b(?:a|an)\b(?=\s+(?:second|minute|hour|day|week|month|year)\b))
+    (?:{_NUMBER_RUN}|\b(?:{'|'.join(_NUMBER_WORDS)})\b|\b(?:a|an)\b(?=\s+(?:second|minute|hour|day|week|month|year)\b))
     \s*(?:-\s*)?
     (?:(?:%|percent\b|per\s+cent\b|x\b|/\d+\b)
-      |(?:[a-z][a-z-]*\s+){{0,2}}(?:{_UNIT_ALT})(?![a-z]))
+      |(?:[a-z][a-z-]*+\s++){{0,2}}(?:{_UNIT_ALT})(?![a-z]))
     |\b\d+x\d+\b|\b24/7\b|\bp\d{{2}}\s*(?:<|<=|under|below|of)\s*\d
-    |\b\d[\d,.]*\s+(?:[a-z-]+\s+){{0,2}}(?!(?:is|was|has|does|this|its|as|us|plus|thus|times)\b)[a-z]{{2,}}s\b  # "700 movies"
+    |{_NUMBER_RUN}\s++(?:[a-z-]++\s++){{0,2}}(?!(?:is|was|has|does|this|its|as|us|plus|thus|times)\b)[a-z]{{2,}}s\b  # "700 movies"
     |\b(?:every|each|per|once\s+an?|twice\s+an?)\s+(?:second|minute|hour|day|week|month|quarter|year|night)\b
     |\b(?:hourly|daily|nightly|weekly|monthly|quarterly|yearly|annually)\b
     |\b\d{{1,2}}(?::\d{{2}})?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b\d{{1,2}}:\d{{2}}\b
@@ -303,6 +342,7 @@ _OPEN = re.compile(
 )
 # "and more" is a lower bound after a number ("5 GB and more"); "such as" in "such as to" is not a list.
 _OPEN_SKIP_BEFORE = re.compile(r"\d\s*[%\w]*\s*$")
+_OTHER_THAN = re.compile(r"\s+(?:than|hand|words)\b", re.I)
 _OPEN_EXAMPLES = frozenset({"such as", "for example", "for instance", "e.g.", "e.g"})
 
 
@@ -315,12 +355,12 @@ def _open_ended(text: str) -> list[Finding]:
     matches = sorted([*_OPEN.finditer(text), *_ELLIPSIS.finditer(text)], key=lambda m: m.start())
     for m in matches:
         phrase = m.group(0)
-        if _overlaps((m.start(), m.end()), quoted):
+        if quoted.overlaps((m.start(), m.end())):
             continue  # 'shows "Loading..."': a quoted UI string
         low = re.sub(r"\s+", " ", phrase.lower())
-        if low == "and more" and _OPEN_SKIP_BEFORE.search(text[: m.start()]):
+        if low == "and more" and _OPEN_SKIP_BEFORE.search(left_context(text, m.start())):
             continue
-        if low in ("and other", "or other") and re.match(r"\s+(?:than|hand|words)\b", text[m.end():], re.I):
+        if low in ("and other", "or other") and _OTHER_THAN.match(text, m.end()):
             continue
         if low in _OPEN_EXAMPLES:
             message = (
@@ -356,9 +396,10 @@ _PLACEHOLDERS: tuple[re.Pattern[str], ...] = (
 
 def _placeholders(text: str) -> list[Finding]:
     spans: dict[tuple[int, int], str] = {}
+    kept: list[tuple[int, int]] = []
     for pattern in _PLACEHOLDERS:
         for m in pattern.finditer(text):
-            if not _overlaps((m.start(), m.end()), list(spans)):
+            if _claim(kept, (m.start(), m.end())):
                 spans[(m.start(), m.end())] = m.group(0)
     return [
         Finding(
@@ -428,17 +469,16 @@ def _absolutes(text: str) -> list[Finding]:
     quoted = _quoted(text)
     for m in _ABSOLUTE.finditer(text):
         word = m.group(0)
-        if _overlaps((m.start(), m.end()), quoted):
+        if quoted.overlaps((m.start(), m.end())):
             continue
         low = re.sub(r"\s+", " ", word.lower())
-        before, after = text[: m.start()], text[m.end():]
         if low == "never":
-            prohibition = _PROHIBITION_BEFORE.search(before) is not None
-            if prohibition and not _FAILURE_AFTER.match(after):
+            prohibition = _PROHIBITION_BEFORE.search(left_context(text, m.start())) is not None
+            if prohibition and not _FAILURE_AFTER.match(text, m.end()):
                 continue
             advice = _ABSOLUTE_ADVICE["never"]
         elif low in ("every time", "each time"):
-            if _CLAUSE_AFTER.match(after):  # "Every time a user saves, ..." is an event trigger
+            if _CLAUSE_AFTER.match(text, m.end()):  # "Every time a user saves, ..." is an event trigger
                 continue
             advice = _ABSOLUTE_ADVICE["time"]
         elif low == "always" or low in ("at all times", "all the time"):
@@ -458,7 +498,7 @@ def _absolutes(text: str) -> list[Finding]:
         )
     for m in _HUNDRED.finditer(text):
         word = m.group(0)
-        if not (_HUNDRED_UNBOUNDED.match(text, m.end()) or _HUNDRED_BEFORE.search(text[: m.start()])):
+        if not (_HUNDRED_UNBOUNDED.match(text, m.end()) or _HUNDRED_BEFORE.search(left_context(text, m.start()))):
             continue
         out.append(
             Finding(
@@ -586,32 +626,34 @@ _VAGUE_EXCEPTIONS: dict[str, re.Pattern[str]] = {
 }
 # A vague word whose meaning the same sentence hands to a reference is defined, not vague.
 _DEFINED_AFTER = re.compile(
-    r"(?i)^[^.;!?]{0,60}?\b(?:as\s+defined|as\s+specified|as\s+listed|defined\s+(?:in|by)|specified\s+in|"
+    r"(?i)[^.;!?]{0,60}?\b(?:as\s+defined|as\s+specified|as\s+listed|defined\s+(?:in|by)|specified\s+in|"
     r"set\s+forth\s+(?:in|by)|listed\s+in)\b"
 )
+_AFTER_SENTENCE_END = re.compile(r"[.!?:;]\s*[\"'(]*$")
 # "112k or faster", "TLS 1.2 or later": a bound, not a vague comparative.
 _OR_BEFORE = re.compile(r"(?i)\bor\s+$")
 _COMPARATIVES = frozenset({"faster", "quicker", "better", "easier"})
 
 
-def _vague_terms(text: str, taken: list[tuple[int, int]], measured: bool) -> list[Finding]:
+def _vague_terms(text: str, taken: _Spans, measured: bool) -> list[Finding]:
     out = []
     taken = taken + _quoted(text)
+    first_word = len(text) - len(text.lstrip())
     for m in _VAGUE.finditer(text):
         word = m.group(0)
         span = (m.start(), m.end())
-        if _overlaps(span, taken):
+        if taken.overlaps(span):
             continue
         key = re.sub(r"\s+", " ", word.lower())
         family = VAGUE_TERMS[key]
-        before = text[: m.start()]
-        at_sentence_start = not before.strip() or re.search(r"[.!?:;]\s*[\"'(]*$", before) is not None
+        before = left_context(text, m.start())
+        at_sentence_start = m.start() <= first_word or _AFTER_SENTENCE_END.search(before) is not None
         if word[0].isupper() and not at_sentence_start and not word.isupper():
             continue  # "Simple Mail Transfer Protocol", "Quick Search": a proper name
         exception = _VAGUE_EXCEPTIONS.get(key)
         if exception is not None and exception.match(text, m.end()):
             continue
-        if _DEFINED_AFTER.match(text[m.end() :]):
+        if _DEFINED_AFTER.match(text, m.end()):
             continue
         if key in _COMPARATIVES and _OR_BEFORE.search(before):
             continue
@@ -680,31 +722,35 @@ class _Modal:
 
 def _modals(toks: list[_Tok]) -> list[_Modal]:
     found = []
+    clause_start = 0  # token index where the current clause starts
+    subordinate_at = -1  # token index of the current clause's latest subordinator
     for i, t in enumerate(toks):
+        if t.is_boundary:
+            clause_start = i + 1
+            continue
+        if t.low in _SUBORDINATORS:
+            subordinate_at = i
         if t.low not in _MODALS:
             continue
         base, negated = _MODALS[t.low]
         if base == "may" and t.text[0].isupper():
             continue  # "in May"; or sentence-initial "May ...", a wish or question
-        k = i - 1
-        while k >= 0 and not toks[k].is_boundary:
-            k -= 1
-        clause = toks[k + 1 : i]
+        has_clause = i > clause_start
         nxt = toks[i + 1] if i + 1 < len(toks) else None
-        prev = clause[-1] if clause else None
-        if nxt is not None and nxt.text == "," and clause:
+        prev = toks[i - 1] if has_clause else None
+        if nxt is not None and nxt.text == "," and has_clause:
             pass  # "The system may, at its discretion, purge logs": a parenthetical after the modal
         elif nxt is None or nxt.is_boundary or nxt.low in _NOT_VERB_NEXT or nxt.low in _MODALS:
             continue
         if prev is not None and prev.low in _NOT_SUBJECT_PREV:
             continue
-        subordinate = any(w.low in _SUBORDINATORS for w in clause)
+        subordinate = subordinate_at >= clause_start
         coordinated = prev is not None and prev.low in ("and", "or", "but")
-        main = bool(clause) and not subordinate  # no subject: an inversion ("Should the link fail, ...")
+        main = has_clause and not subordinate  # no subject: an inversion ("Should the link fail, ...")
         end = t.end
         if nxt.low == "not":
             negated, end = True, nxt.end
-        found.append(_Modal(i, base, negated, main, (t.start, end), coordinated, k + 1))
+        found.append(_Modal(i, base, negated, main, (t.start, end), coordinated, clause_start))
     return found
 
 
@@ -1120,7 +1166,7 @@ def lint(text: str, category: str | None = None) -> list[Finding]:
     measured = has_quantity(text)
 
     escapes, opens, absolutes = _escape_clauses(text), _open_ended(text), _absolutes(text)
-    taken = [f.span for f in (*escapes, *opens, *absolutes) if f.span is not None]
+    taken = _Spans(f.span for f in (*escapes, *opens, *absolutes) if f.span is not None)
     findings = [
         *escapes,
         *opens,
@@ -1143,5 +1189,6 @@ def lint(text: str, category: str | None = None) -> list[Finding]:
 
 __all__ = [
     "BINDING_MODALS", "EARS_PATTERNS", "ESCAPE_CLAUSES", "Finding", "MAX_LENGTH", "NFR_CLAIM", "NFR_STRICT",
-    "OPEN_ENDED", "RULES", "SEVERITIES", "VAGUE_TERMS", "WEAK_MODALS", "ears_pattern", "has_quantity", "lint",
+    "OPEN_ENDED", "RULES", "SEVERITIES", "VAGUE_TERMS", "WEAK_MODALS", "ears_pattern", "has_quantity",
+    "left_context", "lint",
 ]

@@ -14,8 +14,11 @@ from sqlalchemy.orm import Session as OrmSession
 from socrates_nb.cache import ReadCache
 from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb import metrics
-from socrates_nb.engine.base import Engine, EngineContext, ItemDraft, QuestionDraft, get_engine
+from socrates_nb.engine.base import (
+    MAX_ITEMS_PER_ANSWER, Engine, EngineContext, ItemDraft, QuestionDraft, check_item_count, get_engine,
+)
 from socrates_nb.engine.llm.engine import LlmCall, LlmEngine
+from socrates_nb.engine.offline.extraction import split_statements
 from socrates_nb.engine.llm.settings import (
     KEY_ENV, LOCAL_KEY, LlmSettings, check_base_url, check_engine, check_model, env_key,
 )
@@ -65,8 +68,8 @@ class _EngineSpec:
 
 
 @dataclass(frozen=True)
-class _NeedsModel:
-    """What an LLM turn's first transaction reads for the model (it stores nothing)."""
+class _Prepared:
+    """What a turn's first (read) transaction loads for the engine's extraction."""
 
     spec: _EngineSpec
     ctx: EngineContext
@@ -76,36 +79,49 @@ class _NeedsModel:
     session_id: uuid.UUID
 
 
+_EXTRACTION_ATTEMPTS = 3
+"""How often an offline turn extracts again, with no transaction open, when other answers
+keep reaching its session; after that it extracts inside its write transaction."""
+
+
+@dataclass(frozen=True)
+class _Moved:
+    """The pending question changed while the engine extracted: the turn stored nothing."""
+
+
 @dataclass(frozen=True)
 class _Extracted:
-    """The model's items for the answer to ``pending_id``, made with no transaction open."""
+    """The engine's items for the answer to ``pending_id``, made with no transaction open."""
 
     engine: Engine
     pending_id: uuid.UUID | None
     drafts: list[ItemDraft]
     calls: list[LlmCall]
-    ctx: EngineContext
+    ctx: EngineContext | None
+    """What the model was told (LLM engines only): the next question's wording starts from it."""
 
 
 class SessionService:
     """Ownership-checked session operations; every write is one transaction.
 
-    Sessions of an LLM engine never hold a transaction while the model works: a turn reads
-    what the model needs, asks it with no connection held, then stores the result in one
-    transaction (refused with ConflictError if another answer reached the session in
-    between). The next question is chosen and stored in that transaction in the bank's
+    No turn holds a transaction while its engine extracts items: a turn reads what the
+    engine needs (a read transaction), extracts with no connection held (the offline rules
+    or the model), then stores the result in one write transaction. If another answer
+    reached the session in between, an offline turn extracts again for the new pending
+    question; an LLM turn is refused with ConflictError (the model's calls are not repeated). The next question is chosen and stored in that transaction in the bank's
     wording; the model's wording replaces it right after (a short second transaction).
     """
 
     def __init__(
         self, db: Database, cache: ReadCache, keys: KeyLookup | None = None, llm: LlmSettings | None = None,
-        allowed_base_urls: frozenset[str] | None = None,
+        allowed_base_urls: frozenset[str] | None = None, env_keys: bool = True,
     ) -> None:
         self.db = db
         self.cache = cache
         self.keys = keys
         self.llm = llm if llm is not None else LlmSettings.from_env()
         self.allowed_base_urls = allowed_base_urls
+        self.env_keys = env_keys  # whether the vendors' variables serve users without a stored key
 
     # --- reads -------------------------------------------------------------------------
 
@@ -183,41 +199,29 @@ class SessionService:
         expected = parse_uuid(question_id, "question") if question_id is not None else None
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        extracted: _Extracted | None = None
         asked: list[_Asked] = []
+        check_item_count(len(split_statements(text)))  # before any engine works on it, a model included
 
-        def work(orm: OrmSession) -> TurnView | _NeedsModel:
+        def work(orm: OrmSession, extracted: _Extracted | None) -> TurnView | _Moved:
             session = owned_session(orm, actor, session_id, lock=True)
             project = owned_project(orm, actor, session.project_id, lock=True)
             _require_active(session)
             pending = _pending(orm, session.id)
             pending_id = pending.id if pending else None
-            if expected is not None and pending_id != expected:
-                raise ConflictError(
-                    f"question {expected} is no longer waiting for an answer in this session; "
-                    "reload the session to see the current question"
-                )
-            if session.engine != "offline" and extracted is None:
-                return _NeedsModel(_EngineSpec(session.engine, session.model, session.base_url),
-                                   engine_context(orm, project, session.id, with_items=True), _draft_of(pending), pending_id,
-                                   project.id, session.id)
-            if extracted is not None and extracted.pending_id != pending_id:
-                raise ConflictError(
-                    "another answer reached this session while the model was reading yours; "
-                    "reload the session and answer the current question"
-                )
+            _check_expected(expected, pending_id)
+            if extracted is None:  # an offline turn that kept losing the race extracts under the lock
+                engine = get_engine(session.engine)
+                extracted = _Extracted(engine, pending_id, engine.extract(engine_context(orm, project, session.id),
+                                                                          _draft_of(pending), text), [], None)
+            elif extracted.pending_id != pending_id:
+                return _Moved()
             session.answer_count += 1
             answer = models.Answer(id=uuid.uuid4(), session_id=session.id, question_id=pending_id,
                                    seq=session.answer_count, text=text)
             orm.add(answer)
-            engine = extracted.engine if extracted is not None else get_engine(session.engine)
+            engine = extracted.engine
             ctx = engine_context(orm, project, session.id)
-            if extracted is not None:
-                drafts = extracted.drafts
-            else:
-                at = time.perf_counter()
-                drafts = engine.extract(ctx, _draft_of(pending), text)
-                timings["extract_ms"] = _ms_since(at)
+            drafts = extracted.drafts
             if pending is not None:
                 pending.status = "answered"
             # The answer to a probe refines the probed item: its first new item replaces it.
@@ -245,15 +249,14 @@ class SessionService:
             else:
                 due = engine.next_question(replace(ctx, confidence_sums=sums))
                 next_q = _ask_next(orm, session, due)
-                if extracted is not None:  # what the model knew, brought up to date by this turn
+                if extracted.ctx is not None:  # what the model knew, brought up to date by this turn
                     after = replace(extracted.ctx, confidence_sums=sums,
                                     recent_answers=(*extracted.ctx.recent_answers, text)[-3:],
                                     items=(*((i.key, i.text) for i in reversed(items)), *extracted.ctx.items)[:LLM_CONTEXT_ITEMS])
                     asked[:] = [_Asked(after, due, project.id)]  # a retried transaction replaces the failed one's
             timings["question_ms"] = _ms_since(at)
             answer.maturity_after = maturity.score
-            if extracted is not None:
-                store_calls(orm, actor, project.id, session.id, extracted.calls)
+            store_calls(orm, actor, project.id, session.id, extracted.calls)
             audit.add(orm, Event("session.answer", actor.id, "answer", answer.id, {
                 "session_id": session.id, "seq": answer.seq, "items": len(items), "conflicts": len(conflicts),
             }))
@@ -266,22 +269,28 @@ class SessionService:
                 maturity=maturity,
             )
 
-        turn = self.db.run_write(work)
-        if isinstance(turn, _NeedsModel):  # an LLM session: ask the model with no transaction open
-            needs = turn
+        for attempt in range(_EXTRACTION_ATTEMPTS + 1):
+            if attempt == _EXTRACTION_ATTEMPTS:  # only offline turns get here; their extraction is bounded
+                turn = self.db.run_write(lambda orm: work(orm, None))
+                break
+            needs = self._prepare(actor, session_id, expected)
             engine = self._engine(actor, needs.spec)
-            assert isinstance(engine, LlmEngine)
             at = time.perf_counter()
-            drafts = engine.extract(needs.ctx, needs.question, text)
-            calls = engine.drain()
-            extracted = _Extracted(engine, needs.pending_id, drafts, calls, needs.ctx)
+            drafts = engine.extract(needs.ctx, needs.question, text)[:MAX_ITEMS_PER_ANSWER]
+            calls = engine.drain() if isinstance(engine, LlmEngine) else []
             timings["extract_ms"] = _ms_since(at)
-            try:
-                turn = self.db.run_write(work)
-            except ConflictError:  # the turn stores nothing, but the model's calls were made (and paid for)
+            extracted = _Extracted(engine, needs.pending_id, drafts, calls,
+                                   needs.ctx if isinstance(engine, LlmEngine) else None)
+            turn = self.db.run_write(lambda orm: work(orm, extracted))
+            if isinstance(turn, TurnView):
+                break
+            if isinstance(engine, LlmEngine):
                 self.db.run_write(lambda orm: store_calls(orm, actor, needs.project_id, needs.session_id, calls))
-                raise
-            assert isinstance(turn, TurnView)
+                raise ConflictError(
+                    "another answer reached this session while the model was reading yours; "
+                    "reload the session and answer the current question"
+                )
+        if isinstance(engine, LlmEngine):
             if asked:
                 at = time.perf_counter()
                 turn = replace(turn, next_question=self._phrase(actor, engine, session_id, asked[0], turn.next_question))
@@ -290,6 +299,19 @@ class SessionService:
         self._invalidate(actor)
         _announce_turn(turn, session_id, timings, _ms_since(started))
         return turn
+
+    def _prepare(self, actor: Actor, session_id: str | uuid.UUID, expected: uuid.UUID | None) -> _Prepared:
+        """What the session's engine needs to extract items from an answer (a read transaction)."""
+        with self.db.read() as orm:
+            session = owned_session(orm, actor, session_id)
+            project = owned_project(orm, actor, session.project_id)
+            _require_active(session)
+            pending = _pending(orm, session.id)
+            pending_id = pending.id if pending else None
+            _check_expected(expected, pending_id)
+            ctx = engine_context(orm, project, session.id, with_items=session.engine != "offline")
+            return _Prepared(_EngineSpec(session.engine, session.model, session.base_url), ctx, _draft_of(pending),
+                               pending_id, project.id, session.id)
 
     def skip(self, actor: Actor, session_id: str | uuid.UUID) -> QuestionView | None:
         """Skip the pending question (it is not asked again in this project); returns the next one."""
@@ -363,9 +385,17 @@ class SessionService:
             return get_engine("offline")
         from socrates_nb.engine.llm import build_engine
 
-        key = (self.keys(actor, spec.name) if self.keys is not None else None) or env_key(spec.name)
-        if key is None and spec.base_url is not None:
-            key = LOCAL_KEY
+        key = self.keys(actor, spec.name) if self.keys is not None else None
+        server_key = env_key(spec.name)
+        if key is None and self.env_keys:
+            key = server_key
+        if key is None and spec.base_url is not None and (self.env_keys or server_key is None):
+            key = LOCAL_KEY  # a keyless server (Ollama, vLLM), not one the server's unshared key is for
+        if key is None and not self.env_keys:
+            raise ValidationError(
+                f"no API key for {spec.name}: store yours with PUT /socrates/api/v1/api-keys/{spec.name} "
+                "(this server does not lend its own keys: SocratesApp.share_server_llm_keys is off)"
+            )
         return build_engine(spec.name, spec.model or self.llm.models[spec.name], spec.base_url, key, str(actor.id),
                             self.llm)
 
@@ -412,6 +442,14 @@ def _pending(orm: OrmSession, session_id: uuid.UUID) -> models.Question | None:
     return orm.scalar(
         select(models.Question).where(models.Question.session_id == session_id, models.Question.status == "pending")
     )
+
+
+def _check_expected(expected: uuid.UUID | None, pending_id: uuid.UUID | None) -> None:
+    if expected is not None and pending_id != expected:
+        raise ConflictError(
+            f"question {expected} is no longer waiting for an answer in this session; "
+            "reload the session to see the current question"
+        )
 
 
 def _require_active(session: models.Session) -> None:

@@ -39,17 +39,19 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from importlib import resources
 from typing import Any
 
 import yaml
 
 from socrates_nb.categories import CATEGORIES
-from socrates_nb.engine.base import ItemDraft, QuestionDraft
+from socrates_nb.engine.base import ItemDraft, QuestionDraft, check_item_count
 from socrates_nb.quality.classifier import classify_scores
-from socrates_nb.quality.lint import MAX_LENGTH, lint
+from socrates_nb.quality.lint import MAX_LENGTH, left_context, lint
 
 # ---------------------------------------------------------------------------------------
 # Tunables (documented in the module docstring and in the report of issue 3)
@@ -205,7 +207,8 @@ _ABBREVIATIONS = re.compile(
 _INITIALISMS = re.compile(r"(?<![\w.])(?:[A-Za-z]\.){2,}")  # U.S., e.g. without a space after
 _ETC_BEFORE_LOWER = re.compile(r"(?<![\w.])(?i:etc)\.(?=\s+[a-z(]|,|\))")
 _QUOTES = re.compile(r'"[^"\n]*"|“[^”\n]*”|«[^»\n]*»')
-_SENTENCE_END = re.compile(r"(?<=[.!?])[.!?\"')\]]*\s+|;\s*")
+# A run of terminators and closers, read once; it ends a sentence when whitespace follows.
+_SENTENCE_END = re.compile(r"[.!?][.!?\"')\]]*+(?P<space>\s*)|;\s*")
 _BULLET = re.compile(r"^\s*(?:[-*•·–—>]+|\(?\d{1,2}[.)]|\(?[a-zA-Z][.)])\s+")
 _FILLER_PHRASES = (
     "yes", "yeah", "yep", "yup", "no", "nope", "ok", "okay", "sure", "right", "correct", "exactly", "indeed",
@@ -258,24 +261,29 @@ _SUBORDINATOR = re.compile(
 )
 
 
-def _main_clause_before(head: str) -> bool:
-    """True when ``head`` has a modal and the "and" after it is not inside a subordinate
-    clause ("shall ensure that reports and invoices can be exported" is one statement)."""
-    modals = list(_HAS_MODAL.finditer(head))
-    return bool(modals) and not _SUBORDINATOR.search(head, modals[-1].end())
-
-
 def _split_clauses(statement: str) -> list[str]:
-    """Split "<clause with a modal> and <subject> <modal> ..." into its two clauses."""
+    """Split "<clause with a modal> and <subject> <modal> ..." into its two clauses.
+
+    A split needs a modal in the clause before the "and", and no subordinator after that
+    modal ("shall ensure that reports and invoices can be exported" is one statement).
+    Modal and subordinator positions are found once, so the work is linear in the text.
+    """
+    modals = [m.span() for m in _HAS_MODAL.finditer(statement)]
+    modal_ends = [end for _, end in modals]
+    subordinators = [m.start() for m in _SUBORDINATOR.finditer(statement)]
     out: list[str] = []
-    rest = statement
-    while True:
-        m = next((c for c in _CLAUSE_SPLIT.finditer(rest) if _main_clause_before(rest[: c.start()])), None)
-        if m is None:
-            out.append(rest)
-            return out
-        out.append(rest[: m.start()])
-        rest = rest[m.end() :]
+    start = 0
+    for c in _CLAUSE_SPLIT.finditer(statement):
+        last = bisect_right(modal_ends, c.start()) - 1  # the last modal that ends before the "and"
+        if last < 0 or modals[last][0] < start:
+            continue
+        sub = bisect_left(subordinators, modal_ends[last])
+        if sub < len(subordinators) and subordinators[sub] < c.start():
+            continue
+        out.append(statement[start : c.start()])
+        start = c.end()
+    out.append(statement[start:])
+    return out
 
 
 def split_statements(answer: str) -> list[str]:
@@ -294,7 +302,9 @@ def split_statements(answer: str) -> list[str]:
         start = 0
         pieces = []
         for m in _SENTENCE_END.finditer(masked):
-            pieces.append(line[start : m.start()] + line[m.start() : m.end()].rstrip(" \t;"))
+            if m.group("space") == "":  # "3.5 users", "v1.2": no whitespace after the full stop
+                continue
+            pieces.append(line[start : m.end()].rstrip(" \t;"))
             start = m.end()
         pieces.append(line[start:])
         for piece in pieces:
@@ -366,7 +376,9 @@ _UNIT_SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 _SPELLING_TO_UNIT = [(re.compile(rf"(?:{s})\Z", re.IGNORECASE), unit) for unit, ss in _UNIT_SPELLINGS.items() for s in ss]
 _UNIT_ALT = "|".join(s for ss in _UNIT_SPELLINGS.values() for s in ss)
-_NUM = r"(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u202f\u00a0]\d{3})+(?!\d)|\d+)(?:\.\d+)?"
+# Bounded thousands groups (up to 10^21) and a possessive digit run: each number is read in
+# constant work, however many digits or groups follow ("100 100 100 ..." is not one number).
+_NUM = r"(?:\d{1,3}(?:,\d{3}){1,6}+|\d{1,3}(?:[ \u202f\u00a0]\d{3}){1,6}+(?!\d)|\d++)(?:\.\d+)?"
 _SCALE = r"(?:(?<=\d)[kK]|(?<=\d)M(?!B|b|iB)|\s+(?:thousand|million|billion|bn)\b)"
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "billion": 1e9, "bn": 1e9}
 _MEASURE = re.compile(
@@ -452,13 +464,27 @@ def _canonical_unit(spelling: str) -> str:
     raise AssertionError(spelling)  # pragma: no cover - every alternative has a spelling
 
 
-def _metric(dimension: str, unit: str, window: str, statement: str, category: str | None) -> str:
+def _metric_in(text: str, dimension: str, unit: str) -> str | None:
+    for metric, patterns, units in _table().metrics.get(dimension, ()):
+        if (not units or unit in units) and any(p.search(text) for p in patterns):
+            return metric
+    return None
+
+
+def _metric(
+    dimension: str, unit: str, window: str, statement: str, category: str | None,
+    in_statement: dict[tuple[str, str], str | None],
+) -> str:
+    """The metric named near the measure (``window``), else in the whole statement (looked up
+    once per dimension and unit: ``in_statement`` remembers it), else the category's default."""
+    found = _metric_in(window, dimension, unit)
+    if found is None:
+        if (dimension, unit) not in in_statement:
+            in_statement[dimension, unit] = _metric_in(statement, dimension, unit)
+        found = in_statement[dimension, unit]
+    if found is not None:
+        return found
     table = _table()
-    rules = table.metrics.get(dimension, ())
-    for text in (window, statement):
-        for metric, patterns, units in rules:
-            if (not units or unit in units) and any(p.search(text) for p in patterns):
-                return metric
     defaults = table.defaults.get(category or "", {})
     default = defaults.get(dimension) or table.defaults["*"].get(dimension, dimension)
     if default == "latency" and unit not in ("ms", "s"):
@@ -466,25 +492,36 @@ def _metric(dimension: str, unit: str, window: str, statement: str, category: st
     return default
 
 
-def _bound(before: str, after: str, dimension: str) -> str:
-    if re.search(r"\bnot\s+exceed(?:ing)?" + _HEDGE + "$", before, re.IGNORECASE):
+_NOT_EXCEED_BEFORE = re.compile(r"\bnot\s+exceed(?:ing)?" + _HEDGE + "$", re.IGNORECASE)
+_NOT_LESS_BEFORE = re.compile(r"\b(?:no|not)\s+(?:less|fewer|lower|shorter)\s+than" + _HEDGE + "$", re.IGNORECASE)
+
+
+def _bound(statement: str, start: int, end: int, dimension: str) -> str:
+    """max, min or exact for the measure at ``statement[start:end]``, from the words around it."""
+    before = left_context(statement, start)
+    if _NOT_EXCEED_BEFORE.search(before):
         return "max"
-    if re.search(r"\b(?:no|not)\s+(?:less|fewer|lower|shorter)\s+than" + _HEDGE + "$", before, re.IGNORECASE):
+    if _NOT_LESS_BEFORE.search(before):
         return "min"
-    if _MAX_BEFORE.search(before) or _MAX_AFTER.match(after):
+    if _MAX_BEFORE.search(before) or _MAX_AFTER.match(statement, end):
         return "max"
-    if _MIN_BEFORE.search(before) or _MIN_AFTER.match(after):
+    if _MIN_BEFORE.search(before) or _MIN_AFTER.match(statement, end):
         return "min"
-    if _BETTER_AFTER.match(after):
+    if _BETTER_AFTER.match(statement, end):
         return "max" if dimension in _LOWER_IS_BETTER else "min"
     return "exact"
 
 
+MAX_MEASURES = 20
+"""The most measures read from one statement (the first ones): a requirement states a few
+targets, and the work per statement stays bounded whatever it holds."""
+
+
 def measures(statement: str, category: str | None = None) -> list[Measure]:
-    """Every number with a unit in ``statement``, in order of appearance."""
+    """The numbers with a unit in ``statement`` (at most :data:`MAX_MEASURES`), in order of appearance."""
     raw: list[tuple[int, int, int | float, str, bool]] = []  # start, end, number, unit, plus
-    for m in _MEASURE.finditer(statement):
-        if _VERSION_BEFORE.search(statement[: m.start()]):
+    for m in islice(_MEASURE.finditer(statement), MAX_MEASURES):
+        if _VERSION_BEFORE.search(left_context(statement, m.start())):
             continue  # "Windows 10 users", "PostgreSQL 16 users": a version, not a count
         unit = _canonical_unit(m.group("unit"))
         if unit in ("h", "s", "min") and m.group("unit").lower() in ("h", "s", "min") and m.group("scale"):
@@ -492,26 +529,28 @@ def measures(statement: str, category: str | None = None) -> list[Measure]:
         if unit in ("users", "records") and "." in m.group("num") and not m.group("scale"):
             continue  # "1.5 users"
         raw.append((m.start(), m.end(), _number(m.group("num"), m.group("scale")), unit, bool(m.group("plus") or m.group("plus2"))))
-    for m in _MONEY.finditer(statement):
+    for m in islice(_MONEY.finditer(statement), MAX_MEASURES):
         cur = _CURRENCY_SYMBOL.get(m.group("cur"), m.group("cur").upper())
         if not any(s <= m.start() < e for s, e, *_ in raw):
             raw.append((m.start(), m.end(), _number(m.group("num"), m.group("scale")), cur, False))
-    for m in _NINES.finditer(statement):
+    for m in islice(_NINES.finditer(statement), MAX_MEASURES):
         raw.append((m.start(), m.end(), _NINES_VALUE[m.group(1).lower()], "%", False))
-    raw.sort(key=lambda r: r[0])
+    raw = sorted(raw, key=lambda r: r[0])[:MAX_MEASURES]
 
     out: list[Measure] = []
+    in_statement: dict[tuple[str, str], str | None] = {}
+    about_backups = raw and _BACKUP_WORDS.search(statement) is not None
     for i, (start, end, number, unit, plus) in enumerate(raw):
         dimension = UNITS[unit][0]
         prev_end = raw[i - 1][1] if i > 0 else 0
         next_start = raw[i + 1][0] if i + 1 < len(raw) else len(statement)
         window = statement[prev_end : min(next_start, end + 40)]
-        before, after = statement[:start], statement[end:]
+        before = left_context(statement, start)
         metric_dim = _METRIC_DIMENSION.get(dimension, "money" if dimension.startswith("money") else dimension)
         if metric_dim == "time" and _EVERY_BEFORE.search(before):
-            metric = "backup_interval" if _BACKUP_WORDS.search(statement) else "interval"
+            metric = "backup_interval" if about_backups else "interval"
         else:
-            metric = _metric(metric_dim, unit, window, statement, category)
+            metric = _metric(metric_dim, unit, window, statement, category, in_statement)
             if metric_dim == "count":
                 metric = "record_count"
         low = None
@@ -524,7 +563,7 @@ def measures(statement: str, category: str | None = None) -> list[Measure]:
         elif plus:
             bound = "min"
         else:
-            bound = _bound(before, after, dimension)
+            bound = _bound(statement, start, end, dimension)
         out.append(Measure(number, unit, metric, bound, (start, end), low))
     return out
 
@@ -604,12 +643,11 @@ def choice(statement: str, vocab: str) -> str | None:
         kept = []
         for pos, option in found:
             end = option.pattern.search(statement, pos)
-            after = statement[end.end() :] if end else ""
-            if not option.secondary and not _NOT_PRIMARY_AFTER.match(after):
+            if not option.secondary and not (end and _NOT_PRIMARY_AFTER.match(statement, end.end())):
                 kept.append((pos, option))
         found = kept
     names = [o.name for _, o in found]
-    preferred = [o.name for pos, o in found if not _NOT_CHOSEN_BEFORE.search(statement[:pos])]
+    preferred = [o.name for pos, o in found if not _NOT_CHOSEN_BEFORE.search(left_context(statement, pos))]
     if len(preferred) == 1:
         return preferred[0]
     if not preferred and len(names) == 1:
@@ -1017,7 +1055,9 @@ def extract_items(question: QuestionDraft | None, answer: str) -> list[ItemDraft
     base_key = None
     if question is not None:
         base_key = probed_key(question.key) or question.key
-    for index, statement in enumerate(split_statements(answer)):
+    statements = split_statements(answer)
+    check_item_count(len(statements))
+    for index, statement in enumerate(statements):
         asked = question.category if question else None
         first = _primary(measures(statement, asked), asked)
         category = category_of(statement, asked, first.metric if first else None)

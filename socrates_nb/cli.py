@@ -311,7 +311,8 @@ def batch(project_name: str, answers_file: Path, output_dir: Path, template: str
 
 @cli.group()
 def user() -> None:
-    """Disable and enable accounts, set roles (an administrator's commands: they act on the database directly)."""
+    """Create, disable and enable accounts, set passwords and roles (an administrator's commands: they act on the
+    database directly)."""
 
 
 def _auth() -> AuthService:
@@ -322,12 +323,49 @@ def _auth() -> AuthService:
     return AuthService(_ws().db, AuthSettings.from_env())
 
 
+def _new_password(from_stdin: bool) -> str:
+    """A password read from one line of stdin, or typed twice at a hidden prompt (never from the command line)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'s' if count != 1 else ''}"
+
+
+_PASSWORD_STDIN = click.option(
+    "--password-stdin", "password_stdin", is_flag=True,
+    help="Read the password from the first line of stdin instead of a hidden prompt.",
+)
+
+
+@user.command("create")
+@click.argument("name")
+@click.option("--email", default=None, help="The account's email address.")
+@click.option("--role", type=click.Choice(ROLES), default="user", show_default=True)
+@_PASSWORD_STDIN
+def user_create(name: str, email: str | None, role: str, password_stdin: bool) -> None:
+    """Create account NAME with a password (works while SocratesApp.allow_registration is false)."""
+    created = _auth().create_user(name, _new_password(password_stdin), email=email, role=role)
+    click.echo(f"created {created.username} ({created.role})")
+
+
+@user.command("set-password")
+@click.argument("name")
+@_PASSWORD_STDIN
+def user_set_password(name: str, password_stdin: bool) -> None:
+    """Give account NAME a new password and end all its sessions."""
+    ended = _auth().set_password(name, _new_password(password_stdin))
+    click.echo(f"set the password of {name}; {_sessions(ended)} ended")
+
+
 @user.command("disable")
 @click.argument("name")
 def user_disable(name: str) -> None:
     """Disable account NAME and end all its sessions (its tokens are refused from the next request)."""
     ended = _auth().disable_user(name)
-    click.echo(f"disabled {name}; {ended} session{'s' if ended != 1 else ''} ended")
+    click.echo(f"disabled {name}; {_sessions(ended)} ended")
 
 
 @user.command("enable")

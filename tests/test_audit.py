@@ -337,7 +337,7 @@ ACCOUNT_EVENTS: dict[str, tuple[Callable[..., object], type[Exception] | None, s
     ),
     "password change": (
         lambda a, me, pair, family: a.change_password(me, PASSWORD, "a different long passphrase"),
-        None, "auth.password_change", "user", {"sessions_ended": 1},
+        None, "auth.password_change", "user", {"sessions_ended": 0},  # only the current one: it goes on
     ),
     "wrong current password": (
         lambda a, me, pair, family: a.change_password(me, WRONG, "a different long passphrase"),
@@ -397,7 +397,9 @@ def test_mfa_setup_enable_wrong_code_and_disable(auth: AuthService, carol: Actor
         entry("mfa.code_failed", **mine, changes={"backup": False})
     ]
     right = totp.code_at(setup.secret, T0)
-    assert written(ws.db, lambda: auth.mfa.enable(carol, right)) == [entry("mfa.enable", **mine)]
+    assert written(ws.db, lambda: auth.mfa.enable(carol, right)) == [
+        entry("mfa.enable", **mine, changes={"sessions_ended": 0})
+    ]
     backup = setup.backup_codes[0]  # the TOTP code was used: disabling takes a backup code
     assert written(ws.db, lambda: auth.mfa.disable(carol, PASSWORD, backup)) == [entry("mfa.disable", **mine)]
 

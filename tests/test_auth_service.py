@@ -497,7 +497,9 @@ def test_logout_revokes_the_access_token_in_every_instance(
                 svc.authenticate(pair.access_token)
             assert svc.authenticate(kept.access_token).actor.id == bob.id
         other.logout(auth)  # twice is fine
-        assert isinstance(other.refresh(pair.refresh_token), TokenPair)  # no refresh token given: family kept
+        with pytest.raises(UnauthorizedError, match=INVALID_REFRESH):  # the token's own session ended with it
+            other.refresh(pair.refresh_token)
+        assert isinstance(other.refresh(kept.refresh_token), TokenPair)
     finally:
         other_db.dispose()
 
@@ -515,7 +517,7 @@ def test_logout_ignores_another_users_refresh_token(service: AuthService, bob: U
     bobs = service.login("bob", PASSWORD)
     carols = service.login("carol", PASSWORD)
     service.logout(service.authenticate(carols.access_token), bobs.refresh_token)
-    service.logout(service.authenticate(bobs.access_token), "not a token")
+    service.logout(service.authenticate(service.login("bob", PASSWORD).access_token), "not a token")
     assert isinstance(service.refresh(bobs.refresh_token), TokenPair)
 
 
@@ -525,9 +527,9 @@ def test_logout_purges_expired_revocations(service: AuthService, ws: Workspace, 
     auth = service.authenticate(service.login("bob", PASSWORD).access_token)
     service.logout(auth)
     with ws.db.read() as orm:
-        assert list(orm.scalars(select(models.RevokedToken.jti))) == [auth.claims["jti"]]
-        expires = orm.scalar(select(models.RevokedToken.expires_at))
-    assert expires is not None and int(expires.timestamp()) == auth.claims["exp"]
+        rows = dict(orm.execute(select(models.RevokedToken.jti, models.RevokedToken.expires_at)).tuples().all())
+    assert set(rows) == {auth.claims["jti"], f"session:{auth.session_id}"}  # the token, and its session
+    assert int(rows[auth.claims["jti"]].timestamp()) == auth.claims["exp"]
 
 
 def test_logout_validates_input(service: AuthService, bob: UserView) -> None:

@@ -50,14 +50,14 @@ SPAWN = multiprocessing.get_context("spawn")
 
 def test_issued_token_has_every_claim() -> None:
     before = int(time.time())
-    token = signer(ttl_s=600).issue("user-1")
+    token = signer(ttl_s=600).issue("user-1", "session-1")
     got = signer().decode(token)
-    assert set(got) == {"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "typ"}
-    assert (got["iss"], got["aud"], got["sub"], got["typ"]) == (ISS, AUD, "user-1", "access")
+    assert set(got) == {"iss", "aud", "sub", "iat", "nbf", "exp", "jti", "sid", "typ"}
+    assert (got["iss"], got["aud"], got["sub"], got["sid"], got["typ"]) == (ISS, AUD, "user-1", "session-1", "access")
     assert before <= got["iat"] == got["nbf"] <= int(time.time())
     assert got["exp"] == got["iat"] + 600
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
-    assert len(got["jti"]) >= 22 and got["jti"] != signer().decode(signer().issue("user-1"))["jti"]
+    assert len(got["jti"]) >= 22 and got["jti"] != signer().decode(signer().issue("user-1", "session-1"))["jti"]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
@@ -76,7 +76,7 @@ def test_leeway_accepts_small_clock_skew() -> None:
 
 def test_only_the_configured_algorithm_is_accepted() -> None:
     hs512 = TokenSigner(b"k" * 64, algorithm="HS512", issuer=ISS, audience=AUD, ttl_s=60)
-    assert hs512.decode(hs512.issue("u"))["sub"] == "u"
+    assert hs512.decode(hs512.issue("u", "s"))["sub"] == "u"
     with pytest.raises(UnauthorizedError):
         hs512.decode(jwt.encode(claims(), b"k" * 64, algorithm="HS256"))
 
@@ -161,7 +161,7 @@ def test_default_key_file_is_shared_by_instances(tmp_path: Path) -> None:
     assert mode(data_dir() / "jwt.key") == 0o600
     a = TokenSigner(first.signing_key(), algorithm="HS256", issuer=ISS, audience=AUD, ttl_s=60)
     b = TokenSigner(second.signing_key(), algorithm="HS256", issuer=ISS, audience=AUD, ttl_s=60)
-    assert b.decode(a.issue("u"))["sub"] == "u"
+    assert b.decode(a.issue("u", "s"))["sub"] == "u"
     other = AuthSettings(key_file=tmp_path / "other.key").signing_key()
     assert other != first.signing_key()
 
@@ -345,7 +345,7 @@ def test_settings_refuse_bad_values(kwargs: dict[str, Any], message: str) -> Non
 
 def test_a_remembered_token_is_still_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
     one = signer(ttl_s=60)
-    token = one.issue("user-1")
+    token = one.issue("user-1", "session-1")
     assert one.decode(token)["sub"] == "user-1"  # verified once, then remembered
     assert one.decode(token)["sub"] == "user-1"
     later = time.time() + 60 + LEEWAY_S + 1

@@ -32,7 +32,7 @@ def claims(sub: str | None = None, /, **changes: Any) -> dict[str, Any]:
     now = int(time.time())
     out: dict[str, Any] = {
         "iss": ISS, "aud": AUD, "sub": sub or str(uuid.uuid4()), "iat": now, "nbf": now, "exp": now + 900,
-        "jti": uuid.uuid4().hex, "typ": "access",
+        "jti": uuid.uuid4().hex, "sid": str(uuid.uuid4()), "typ": "access",
     }
     out.update(changes)
     return {k: v for k, v in out.items() if v is not ...}
@@ -88,9 +88,11 @@ def forge(case: str, sub: str | None = None, key: bytes = KEY) -> str:
         "exp text": claims(sub, exp=str(now + 900)),
         "nbf float": claims(sub, nbf=now - 0.5),
         "sub not text": claims(sub, sub=5),
+        "sid not text": claims(sub, sid=5),
+        "sid too long": claims(sub, sid="s" * 57),
     }
     bad_claims.update({f"missing {name}": claims(sub, **{name: ...}) for name in
-                       ("exp", "iat", "nbf", "jti", "iss", "aud", "sub", "typ")})
+                       ("exp", "iat", "nbf", "jti", "iss", "aud", "sub", "sid", "typ")})
     return jwt.encode(bad_claims[case], key, algorithm="HS256")
 
 
@@ -99,6 +101,6 @@ BAD_CASES = [
     "refresh token", "empty", "too long", "not base64", "payload not an object",
     "payload not json", "expired", "future nbf", "future iat",
     "wrong aud", "wrong aud list", "wrong iss", "typ refresh", "jti too long", "jti empty", "jti not text",
-    "iat not int", "iat bool", "exp text", "nbf float", "sub not text",
-    *(f"missing {n}" for n in ("exp", "iat", "nbf", "jti", "iss", "aud", "sub", "typ")),
+    "iat not int", "iat bool", "exp text", "nbf float", "sub not text", "sid not text", "sid too long",
+    *(f"missing {n}" for n in ("exp", "iat", "nbf", "jti", "iss", "aud", "sub", "sid", "typ")),
 ]

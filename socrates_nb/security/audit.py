@@ -32,6 +32,8 @@ from socrates_nb.storage.models import AuditLog, utcnow
 
 ACTIONS: Mapping[str, str] = {
     "user.register": "an account was created",
+    "user.create": "an operator or administrator created an account",
+    "user.password_set": "an operator set an account's password (every session ended)",
     "user.disable": "an administrator disabled an account (every session ended)",
     "user.enable": "an administrator enabled an account again",
     "user.role": "an administrator changed an account's role",
@@ -41,7 +43,7 @@ ACTIONS: Mapping[str, str] = {
     "auth.refresh_failed": "an unknown or expired refresh token was presented",
     "auth.refresh_reuse": "a used refresh token was presented again: its whole family was revoked",
     "auth.logout": "a logout",
-    "auth.password_change": "an account's password was changed (every session ended)",
+    "auth.password_change": "an account's password was changed (every other session ended)",
     "auth.password_failed": "a re-authentication (password change, MFA, signing key) had a wrong password",
     "auth.session_revoke": "a user ended one of their login sessions",
     "auth.rate_limited": "an attempt was refused by a rate limit",

@@ -1,4 +1,5 @@
-"""Authentication settings: signing key, issuer and audience, token lifetimes, password cost, rate limits."""
+"""Authentication settings: signing key, issuer and audience, token lifetimes, password cost, rate limits,
+and whether strangers may register."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ LOGIN_WINDOW_ENV = "SOCRATES_LOGIN_WINDOW"
 REGISTER_MAX_ENV = "SOCRATES_REGISTER_MAX"
 REGISTER_WINDOW_ENV = "SOCRATES_REGISTER_WINDOW"
 SCRYPT_N_ENV = "SOCRATES_SCRYPT_N"
+ALLOW_REGISTRATION_ENV = "SOCRATES_ALLOW_REGISTRATION"
 KEY_FILE_NAME = "jwt.key"
 # the HMAC algorithms and their minimum key sizes (the hash size, RFC 7518 section 3.2)
 ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
@@ -43,7 +45,8 @@ class AuthSettings:
     ``secret`` signs the tokens; without it the key is read from ``key_file``
     (default ``data_dir()/jwt.key``), which is generated on first use. Logins fail at most
     ``login_max_failures`` times per ``login_window_s`` per account and per client address;
-    a client address may try ``register_max`` registrations per ``register_window_s``.
+    a client address may try ``register_max`` registrations per ``register_window_s``, and only
+    while ``allow_registration`` holds (operators and admins create accounts either way).
     """
 
     secret: bytes | None = field(default=None, repr=False)
@@ -58,6 +61,7 @@ class AuthSettings:
     login_window_s: int = 900
     register_max: int = 20
     register_window_s: int = 3600
+    allow_registration: bool = True
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -79,6 +83,8 @@ class AuthSettings:
         _whole(self.login_window_s, "login_window_s", MAX_LIMIT_WINDOW_S)
         _whole(self.register_max, "register_max", MAX_LIMIT_COUNT, "registrations")
         _whole(self.register_window_s, "register_window_s", MAX_LIMIT_WINDOW_S)
+        if type(self.allow_registration) is not bool:
+            raise ConfigError(f"allow_registration: expected True or False, got {self.allow_registration!r}")
         n = self.scrypt_n
         if type(n) is not int or not 2 <= n <= MAX_SCRYPT_N or n & (n - 1):
             raise ConfigError(f"scrypt_n: expected a power of two from 2 to {MAX_SCRYPT_N:,}, got {n!r}")
@@ -94,7 +100,8 @@ class AuthSettings:
 
         ``SOCRATES_JWT_SECRET``, ``SOCRATES_ACCESS_TTL``, ``SOCRATES_REFRESH_TTL`` and the rate limits
         ``SOCRATES_LOGIN_MAX_FAILURES``, ``SOCRATES_LOGIN_WINDOW``, ``SOCRATES_REGISTER_MAX``,
-        ``SOCRATES_REGISTER_WINDOW``, and the password-hashing cost ``SOCRATES_SCRYPT_N``.
+        ``SOCRATES_REGISTER_WINDOW``, the password-hashing cost ``SOCRATES_SCRYPT_N`` and
+        ``SOCRATES_ALLOW_REGISTRATION`` (true or false).
         """
         secret_raw = os.environ.get(JWT_SECRET_ENV)
         secret = secret_raw.encode("utf-8") if secret_raw else None
@@ -109,6 +116,7 @@ class AuthSettings:
             register_max=_env_whole(REGISTER_MAX_ENV, cls.register_max, MAX_LIMIT_COUNT, "registrations"),
             register_window_s=_env_whole(REGISTER_WINDOW_ENV, cls.register_window_s, MAX_LIMIT_WINDOW_S),
             scrypt_n=_env_scrypt_n(),
+            allow_registration=env_flag(ALLOW_REGISTRATION_ENV, cls.allow_registration),
         )
 
     def signing_key(self) -> bytes:
@@ -134,3 +142,17 @@ def _env_whole(name: str, default: int, maximum: int, unit: str = "seconds") -> 
         return default
     value = int(raw) if raw.isascii() and raw.isdigit() else 0
     return _whole(value, name, maximum, unit, shown=raw)
+
+
+_FLAGS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """The variable ``name`` as true (``true``, ``1``, ``yes``, ``on``) or false (``false``, ``0``, ``no``,
+    ``off``), any case; ``default`` when unset or empty; ConfigError naming it otherwise."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() not in _FLAGS:
+        raise ConfigError(f"{name}: expected true or false, got {raw[:40]!r}")
+    return _FLAGS[raw.lower()]

@@ -1,7 +1,8 @@
 """Access tokens (signed JWTs) and refresh tokens (opaque random strings, stored as SHA-256).
 
 An access token carries ``iss``, ``aud``, ``sub`` (the user id), ``iat``, ``nbf``,
-``exp``, a random ``jti`` and ``typ: "access"``. Only the configured HMAC algorithm
+``exp``, a random ``jti``, ``sid`` (its session: the refresh-token family it was issued with)
+and ``typ: "access"``. Only the configured HMAC algorithm
 is accepted. A refresh token is not a JWT, so it can never pass as an access token.
 """
 
@@ -25,7 +26,9 @@ MAX_TOKEN_CHARS = 4096
 MAX_JTI_CHARS = 64  # the length of revoked_tokens.jti
 INVALID_ACCESS = "invalid access token"
 EXPIRED_ACCESS = "access token expired"
-_REQUIRED = ["exp", "iat", "nbf", "jti", "iss", "aud", "sub", "typ"]
+_REQUIRED = ["exp", "iat", "nbf", "jti", "iss", "aud", "sub", "sid", "typ"]
+SESSION_REVOKED_PREFIX = "session:"
+"""A session's row in ``revoked_tokens`` is ``session:<family id>``: every access token naming it is refused."""
 VERIFIED_CACHE_SIZE = 10_000
 VERIFIED_CACHE_TTL_S = 60
 
@@ -44,8 +47,8 @@ class TokenSigner:
         self._verified: TTLCache[str, Mapping[str, Any]] = TTLCache(VERIFIED_CACHE_SIZE, VERIFIED_CACHE_TTL_S)
         self._lock = threading.Lock()
 
-    def issue(self, subject: str) -> str:
-        """A new access token for ``subject``, valid from now for ``ttl_s`` seconds."""
+    def issue(self, subject: str, session: str) -> str:
+        """A new access token for ``subject`` in ``session`` (its refresh-token family), valid for ``ttl_s`` seconds."""
         now = int(time.time())
         claims = {
             "iss": self._issuer,
@@ -55,6 +58,7 @@ class TokenSigner:
             "nbf": now,
             "exp": now + self.ttl_s,
             "jti": secrets.token_urlsafe(16),
+            "sid": session,
             "typ": ACCESS_TYPE,
         }
         return jwt.encode(claims, self._key, algorithm=self._algorithm)
@@ -97,16 +101,23 @@ class TokenSigner:
             raise UnauthorizedError(EXPIRED_ACCESS) from None
         except jwt.PyJWTError:
             raise UnauthorizedError(INVALID_ACCESS) from None
-        jti = claims["jti"]
+        jti, sid = claims["jti"], claims["sid"]
         if (
             claims["typ"] != ACCESS_TYPE
             or not isinstance(jti, str)
             or not 0 < len(jti) <= MAX_JTI_CHARS
+            or not isinstance(sid, str)
+            or not 0 < len(sid) <= MAX_JTI_CHARS - len(SESSION_REVOKED_PREFIX)
             or any(type(claims[name]) is not int for name in ("iat", "nbf", "exp"))
             or claims["iat"] > time.time() + LEEWAY_S
         ):
             raise UnauthorizedError(INVALID_ACCESS)
         return MappingProxyType(claims)
+
+
+def session_revocation(session: str) -> str:
+    """The ``revoked_tokens.jti`` that revokes every access token of ``session`` (a ``sid`` claim)."""
+    return SESSION_REVOKED_PREFIX + session
 
 
 def new_refresh_token() -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, List, TraitError, Unicode, validate
+from traitlets import Bool, Int, List, TraitError, Unicode, default, validate
 
 from socrates_nb import metrics
 from socrates_nb.cache import ReadCache
@@ -19,7 +19,7 @@ from socrates_nb.errors import ValidationError
 from socrates_nb.logs import LogSettings, configure_logging
 from socrates_nb.metrics import CachedReading
 from socrates_nb.security.ratelimit import Network, proxy_network
-from socrates_nb.security.settings import AuthSettings
+from socrates_nb.security.settings import AuthSettings, env_flag
 from socrates_nb.services.api_keys import ApiKeyService
 from socrates_nb.services.audit import AuditService
 from socrates_nb.services.auth import AuthService
@@ -37,6 +37,7 @@ API_PREFIX = "socrates/api/v1"
 """Where the routes live, under the server's ``base_url``."""
 
 CORS_ORIGINS_ENV = "SOCRATES_CORS_ORIGINS"
+SHARE_SERVER_LLM_KEYS_ENV = "SOCRATES_SHARE_SERVER_LLM_KEYS"
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
 _HOST = re.compile(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]")
 
@@ -47,6 +48,7 @@ AUTH_TRAITS = {
     "login_window": "login_window_s",
     "register_max": "register_max",
     "register_window": "register_window_s",
+    "allow_registration": "allow_registration",
 }
 """Traits of ``SocratesApp`` that override an ``AuthSettings`` field when set (else the env default holds)."""
 
@@ -114,6 +116,16 @@ class SocratesApp(ExtensionApp):
         "registrations allowed per client address in register_window (default: $SOCRATES_REGISTER_MAX or 20)"
     )
     register_window = _optional_int("registration window in seconds (default: $SOCRATES_REGISTER_WINDOW or 3600)")
+    allow_registration = Bool(
+        None, allow_none=True,
+        help="whether anyone may create an account with POST auth/register; when false, accounts are made by an "
+             "operator (socrates user create) or an admin (POST users) (default: $SOCRATES_ALLOW_REGISTRATION or true)",
+    ).tag(config=True)
+    share_server_llm_keys = Bool(
+        help="whether ANTHROPIC_API_KEY / OPENAI_API_KEY of the server's environment serve REST users without a "
+             "stored key of their own (default: $SOCRATES_SHARE_SERVER_LLM_KEYS or false: each user stores a key "
+             "with PUT api-keys/{provider})",
+    ).tag(config=True)
     max_body_bytes = Int(1024 * 1024, help="largest accepted request body, in bytes").tag(config=True)
     cors_origins = List(
         Unicode(),
@@ -148,6 +160,10 @@ class SocratesApp(ExtensionApp):
         help="OpenAI-compatible or Anthropic base URLs a REST client may name in a new session's base_url "
              "(default: none; $SOCRATES_<PROVIDER>_BASE_URL sets the server's own default)",
     ).tag(config=True)
+
+    @default("share_server_llm_keys")
+    def _share_keys_from_env(self) -> bool:
+        return env_flag(SHARE_SERVER_LLM_KEYS_ENV, False)
 
     @validate("llm_base_urls")
     def _valid_base_urls(self, proposal: Any) -> list[str]:

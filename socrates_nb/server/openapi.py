@@ -35,7 +35,7 @@ from socrates_nb.security.totp import BACKUP_CODE_COUNT
 from socrates_nb.server import routes
 from socrates_nb.server.app import API_PREFIX
 from socrates_nb.server.base import CODES_BY_STATUS, BaseHandler, handler_methods, path_of
-from socrates_nb.services.accounts import USERNAME_RE
+from socrates_nb.services.accounts import ROLES, USERNAME_RE
 from socrates_nb.services.api_keys import MAX_KEY_CHARS, PROVIDERS
 from socrates_nb.services.auth import MAX_EMAIL_CHARS, MAX_OTP_CHARS
 from socrates_nb.services.health import CHECK_NAMES
@@ -213,6 +213,10 @@ def _schemas() -> dict[str, Schema]:
             "username": ref("Username"), "password": text(minLength=MIN_PASSWORD_CHARS, maxLength=MAX_PASSWORD_CHARS),
             "email": text(format="email", maxLength=MAX_EMAIL_CHARS),
         }, ["username", "password"], examples=[{**EXAMPLE_ACCOUNT, "email": "ana@example.org"}]),
+        "NewUser": closed({
+            "username": ref("Username"), "password": text(minLength=MIN_PASSWORD_CHARS, maxLength=MAX_PASSWORD_CHARS),
+            "email": text(format="email", maxLength=MAX_EMAIL_CHARS), "role": {"enum": list(ROLES)},
+        }, ["username", "password"], examples=[{**EXAMPLE_ACCOUNT, "role": "user"}]),
         "Login": closed({
             "username": text(), "password": text(maxLength=MAX_PASSWORD_CHARS), "otp": text(maxLength=MAX_OTP_CHARS),
         }, ["username", "password"], examples=[EXAMPLE_ACCOUNT]),
@@ -389,7 +393,12 @@ class Operation:
 
 OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
     (routes.RegisterHandler, "post"): Operation(
-        "Create an account", "UserResponse", 201, "Register", errors=(ConflictError, RateLimitedError)),
+        "Create an account (403 while SocratesApp.allow_registration is false: an admin creates accounts then, "
+        "with POST users or socrates user create)", "UserResponse", 201, "Register",
+        errors=(ForbiddenError, ConflictError, RateLimitedError)),
+    (routes.UsersHandler, "post"): Operation(
+        "Create an account as an admin (also while registration is closed); 403 for other users", "UserResponse",
+        201, "NewUser", errors=(ForbiddenError, ConflictError)),
     (routes.LoginHandler, "post"): Operation(
         "Exchange a username and password (and a one-time code if enabled) for a token pair", "TokenPair",
         body="Login", errors=(UnauthorizedError, RateLimitedError)),
@@ -397,20 +406,23 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
         "Exchange a refresh token for a new pair (the used token dies; reusing it revokes its family)", "TokenPair",
         body="Refresh", errors=(UnauthorizedError,)),
     (routes.LogoutHandler, "post"): Operation(
-        "Revoke the access token (and the refresh token's family, if given)", status=204, body="Logout"),
+        "End the access token's session (and the refresh token's, if it is another one)", status=204,
+        body="Logout"),
     (routes.PasswordHandler, "post"): Operation(
-        "Change the password; every refresh token and this access token die, so log in again", status=204,
+        "Change the password; every other session of the account ends, this one goes on", status=204,
         body="PasswordChange", errors=(RateLimitedError,)),
     (routes.AuthSessionsHandler, "get"): Operation(
         "The caller's live sessions (refresh-token families), newest first", "AuthSessionList", conditional=True),
     (routes.AuthSessionHandler, "delete"): Operation(
-        "End one of the caller's sessions: its refresh tokens die (another user's id is 404)", status=204),
+        "End one of the caller's sessions: its refresh and access tokens die (another user's id is 404)",
+        status=204),
     (routes.MeHandler, "get"): Operation("The authenticated account", "UserResponse", conditional=True),
     (routes.MfaSetupHandler, "post"): Operation(
         "Start TOTP setup (password again): a new secret and 10 backup codes, enabled by auth/mfa/enable",
         "MfaSetup", body="MfaPassword", errors=(ConflictError, RateLimitedError)),
     (routes.MfaEnableHandler, "post"): Operation(
-        "Enable the pending TOTP setup with a current code from the authenticator", status=204, body="MfaCode",
+        "Enable the pending TOTP setup with a current code from the authenticator; every other session ends",
+        status=204, body="MfaCode",
         errors=(ConflictError, RateLimitedError)),
     (routes.MfaDisableHandler, "post"): Operation(
         "Turn TOTP off: the password and a current code or an unused backup code", status=204, body="MfaDisable",
@@ -432,7 +444,8 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
         parameters=("IfMatch",), errors=(ConflictError, PreconditionFailedError), headers=("ETag",)),
     (routes.ProjectHandler, "delete"): Operation("Delete a project with everything in it", status=204),
     (routes.ProjectSessionsHandler, "post"): Operation(
-        "Start a session; it asks its first question", "SessionStarted", 201, "NewSession"),
+        "Start a session; it asks its first question (an LLM engine needs the caller's key, PUT api-keys/{provider}, "
+        "unless SocratesApp.share_server_llm_keys is on: else 422)", "SessionStarted", 201, "NewSession"),
     (routes.SpecificationHandler, "get"): Operation(
         "The project's specification", "Specification", parameters=("format",), conditional=True,
         media=tuple(sorted({t for _, t in routes.SPEC_FORMATS.values()} - {"application/json"}))),

@@ -41,6 +41,15 @@ class RegisterHandler(BaseHandler):
         self.send({"user": user.to_dict()}, status=201)
 
 
+class UsersHandler(BaseHandler):
+    def post(self) -> None:
+        body = self.json_body({"username", "password", "email", "role"}, {"username", "password"})
+        user = self.api.auth.create_user(
+            body["username"], body["password"], body.get("email"), body.get("role", "user"), by=self.actor
+        )
+        self.send({"user": user.to_dict()}, status=201)
+
+
 class LoginHandler(BaseHandler):
     public = True
 
@@ -76,7 +85,8 @@ class PasswordHandler(BaseHandler):
 
 class AuthSessionsHandler(BaseHandler):
     def get(self) -> None:
-        self.send({"sessions": [s.to_dict() for s in self.api.auth.sessions(self.actor)]})
+        current = self.authenticated.session_id
+        self.send({"sessions": [s.to_dict() for s in self.api.auth.sessions(self.actor, current)]})
 
 
 class AuthSessionHandler(BaseHandler):
@@ -100,7 +110,7 @@ class MfaSetupHandler(BaseHandler):
 class MfaEnableHandler(BaseHandler):
     def post(self) -> None:
         body = self.json_body({"otp"}, {"otp"})
-        self.api.mfa.enable(self.actor, body["otp"])
+        self.api.mfa.enable(self.actor, body["otp"], keep_session=self.authenticated.session_id)
         self.no_content()
 
 
@@ -347,6 +357,7 @@ ROUTES: list[tuple[str, Any]] = [
     ("auth/mfa/enable", MfaEnableHandler),
     ("auth/mfa/disable", MfaDisableHandler),
     ("auth/signing-key", SigningKeyHandler),
+    ("users", UsersHandler),
     ("projects", ProjectsHandler),
     (f"projects/{_ID}", ProjectHandler),
     (f"projects/{_ID}/sessions", ProjectSessionsHandler),

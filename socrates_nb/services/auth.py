@@ -1,7 +1,7 @@
-"""Accounts with passwords, and bearer tokens: register, login, refresh, logout, authenticate, me.
+"""Accounts with passwords, and bearer tokens: register, create, login, refresh, logout, authenticate, me.
 
 Access tokens are short-lived signed JWTs checked on every request with one indexed
-query (the user, and whether the token's ``jti`` was revoked). Refresh tokens are
+query (the user, and whether the token's ``jti`` or its session was revoked). Refresh tokens are
 random strings stored as SHA-256 and rotated on every use; presenting a used one
 again revokes its whole family (RFC 9700, section 4.14.2). docs/SECURITY.md has the
 details.
@@ -17,22 +17,36 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
-from socrates_nb.errors import ConflictError, MfaRequiredError, NotFoundError, UnauthorizedError, ValidationError
+from socrates_nb.errors import (
+    ConflictError,
+    ForbiddenError,
+    MfaRequiredError,
+    NotFoundError,
+    UnauthorizedError,
+    ValidationError,
+)
 from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
 from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.passwords import PasswordHasher, check_new_password, check_password
 from socrates_nb.security.ratelimit import RateLimiter, client_address, login_buckets
 from socrates_nb.security.settings import AuthSettings
-from socrates_nb.security.tokens import INVALID_ACCESS, TokenSigner, hash_refresh_token, new_refresh_token
-from socrates_nb.services.accounts import ROLES, USERNAME_RE, check_username
+from socrates_nb.security.tokens import (
+    INVALID_ACCESS,
+    TokenSigner,
+    hash_refresh_token,
+    new_refresh_token,
+    session_revocation,
+)
+from socrates_nb.services.accounts import ADMIN_ROLE, ROLES, USERNAME_RE, check_username
+from socrates_nb.services.login_sessions import end_session, end_sessions, live_families
 from socrates_nb.services.mfa import MfaService
 from socrates_nb.services.validation import parse_uuid, shown
-from socrates_nb.services.views import Actor, LoginSessionView, TokenPair, UserView
+from socrates_nb.services.views import Actor, LoginSessionView, TokenPair, UserView, checked_actor
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import MfaSecret, RefreshToken, RevokedToken, User, utcnow
 
@@ -43,15 +57,21 @@ INVALID_REFRESH = "invalid or expired refresh token"
 WRONG_PASSWORD = "the current password is wrong"
 LOGIN_LIMITED = "too many failed logins: try again later"
 REGISTER_LIMITED = "too many registrations from this address: try again later"
+REGISTRATION_CLOSED = (
+    "registration is closed on this server (SocratesApp.allow_registration is false): an administrator "
+    "creates accounts with `socrates user create NAME` or POST users"
+)
 MAX_EMAIL_CHARS = 254
 MAX_REFRESH_TOKEN_CHARS = 256
 MAX_OTP_CHARS = 64
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+")
 _ACTOR_QUERY = select(
     User.username, User.role, User.is_active,
-    select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists().label("revoked"),
+    select(RevokedToken.jti).where(RevokedToken.jti.in_([bindparam("jti"), bindparam("session")]))
+    .exists().label("revoked"),
 ).where(User.id == bindparam("user_id"))
-"""The user behind an access token and whether the token was revoked (built once: it runs per request)."""
+"""The user behind an access token and whether the token or its session was revoked (built once: it runs
+per request)."""
 
 
 class _LoginFailed(Exception):
@@ -66,10 +86,15 @@ class _LoginFailed(Exception):
 
 @dataclass(frozen=True)
 class Authenticated:
-    """A verified access token: who it acts for and its claims (``jti``, ``exp``, ...)."""
+    """A verified access token: who it acts for and its claims (``jti``, ``exp``, ``sid``, ...)."""
 
     actor: Actor
     claims: Mapping[str, Any]
+
+    @property
+    def session_id(self) -> uuid.UUID:
+        """The login session (refresh-token family) the token was issued in."""
+        return uuid.UUID(self.claims["sid"])
 
 
 def _text(value: object, name: str) -> str:
@@ -87,6 +112,11 @@ def _email(value: object) -> str | None:
             f"email must look like name@example.org: one @, no spaces, at most {MAX_EMAIL_CHARS} characters"
         )
     return email
+
+
+def _new_account(username: object, password: object, email: object) -> tuple[str, str, str | None]:
+    """A new account's username, password and email, checked (ValidationError)."""
+    return check_username(_text(username, "username")), check_new_password(password), _email(email)
 
 
 class AuthService:
@@ -112,16 +142,40 @@ class AuthService:
 
         ``client`` is the caller's address: each well-formed attempt from it counts, taken or
         not, and past ``settings.register_max`` per ``register_window_s`` it is refused with
-        RateLimitedError. Without ``client`` (CLI, notebooks) there is no limit.
+        RateLimitedError. Without ``client`` (CLI, notebooks) there is no limit. ForbiddenError,
+        before anything is checked or counted, while ``settings.allow_registration`` is false.
         """
-        username = check_username(_text(username, "username"))
-        password = check_new_password(password)
-        email = _email(email)
+        if not self.settings.allow_registration:
+            raise ForbiddenError(REGISTRATION_CLOSED)
+        username, password, email = _new_account(username, password, email)
         if client is not None:
             buckets = [f"register:client:{client_address(client)}"]
             refused = Event("auth.rate_limited", changes={"scope": "register", "username": username})
             self.limiter.check(buckets, self.settings.register_max, REGISTER_LIMITED, refused)
             self.limiter.hit(buckets, self.settings.register_window_s, None)  # every attempt counts, none failed
+        return self._add_user(username, password, email, "user", "user.register", {"username": username})
+
+    def create_user(
+        self, username: str, password: str, email: str | None = None, role: str = "user", by: Actor | None = None
+    ) -> UserView:
+        """Create an account as an operator (``by`` None: the command line) or as the admin ``by``.
+
+        The input is checked as at registration (ValidationError, ConflictError), ``role`` is
+        ``user`` or ``admin``; ``by`` of another role is ForbiddenError. Works while registration
+        is closed, and is not rate-limited.
+        """
+        if by is not None and checked_actor(by).role != ADMIN_ROLE:
+            raise ForbiddenError("only an admin may create accounts")
+        username, password, email = _new_account(username, password, email)
+        if role not in ROLES:
+            raise ValidationError(f"role must be one of {', '.join(ROLES)}, not {shown(role)}")
+        changes = {"username": username, "role": role, "by": by.username if by is not None else None}
+        return self._add_user(username, password, email, role, "user.create", changes)
+
+    def _add_user(
+        self, username: str, password: str, email: str | None, role: str, action: str, changes: dict[str, Any]
+    ) -> UserView:
+        """Store a checked new account and record ``action``; ConflictError if the name is taken."""
         password_hash = self._hasher.hash(password)
 
         def work(orm: OrmSession) -> UserView:
@@ -129,16 +183,16 @@ class AuthService:
                 raise ConflictError(f"username {username!r} is taken")
             row = User(
                 id=uuid.uuid4(), username=username, email=email, password_hash=password_hash,
-                role="user", is_active=True, created_at=utcnow(),
+                role=role, is_active=True, created_at=utcnow(),
             )
             orm.add(row)
             orm.flush()
-            audit.add(orm, Event("user.register", row.id, "user", row.id, {"username": username}))
+            audit.add(orm, Event(action, row.id, "user", row.id, changes))
             return UserView.of(row)
 
         try:
             return self.db.run_write(work)
-        except IntegrityError:  # registered concurrently by another process
+        except IntegrityError:  # created concurrently by another process
             raise ConflictError(f"username {username!r} is taken") from None
 
     def login(self, username: str, password: str, otp: str | None = None, client: str | None = None) -> TokenPair:
@@ -173,6 +227,7 @@ class AuthService:
         self.limiter.clear(account)
         rehashed = self._hasher.hash(password) if self._hasher.needs_rehash(stored_hash) else None
         refresh_token = new_refresh_token()
+        family_id = uuid.uuid4()
         now = utcnow()
 
         def work(orm: OrmSession) -> None:
@@ -184,7 +239,6 @@ class AuthService:
                     .execution_options(synchronize_session=False)
                 )
             orm.execute(delete(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.expires_at <= now))
-            family_id = uuid.uuid4()
             self._add_refresh_token(orm, user_id, family_id, refresh_token, now)
             audit.add(orm, Event("auth.login", user_id, "login_session", family_id, {"mfa": otp is not None}))
 
@@ -192,7 +246,7 @@ class AuthService:
             self.db.run_write(work)
         except IntegrityError:  # the user was deleted meanwhile
             raise UnauthorizedError(INVALID_LOGIN) from None
-        return self._pair(user_id, refresh_token)
+        return self._pair(user_id, family_id, refresh_token)
 
     @functools.cached_property
     def mfa(self) -> MfaService:
@@ -234,7 +288,7 @@ class AuthService:
         successor = new_refresh_token()
         now = utcnow()
 
-        def work(orm: OrmSession) -> uuid.UUID | None:
+        def work(orm: OrmSession) -> tuple[uuid.UUID, uuid.UUID] | None:
             row = orm.execute(
                 select(
                     RefreshToken.id, RefreshToken.user_id, RefreshToken.family_id, RefreshToken.expires_at,
@@ -259,20 +313,21 @@ class AuthService:
                 .execution_options(synchronize_session=False)
             ).rowcount
             if rotated != 1:  # used before, or by a concurrent refresh: reuse, so the family dies
-                self._revoke_family(orm, row.family_id, now)
+                end_session(self.db, orm, row.family_id, now)
                 audit.add(orm, Event("auth.refresh_reuse", row.user_id, "login_session", row.family_id))
                 return None
             self._add_refresh_token(orm, row.user_id, row.family_id, successor, now)
             audit.add(orm, Event("auth.refresh", row.user_id, "login_session", row.family_id))
-            return row.user_id
+            return row.user_id, row.family_id
 
-        user_id = self.db.run_write(work)
-        if user_id is None:
+        issued = self.db.run_write(work)
+        if issued is None:
             raise UnauthorizedError(INVALID_REFRESH)
-        return self._pair(user_id, successor)
+        return self._pair(*issued, successor)
 
     def logout(self, auth: Authenticated, refresh_token: str | None = None) -> None:
-        """Revoke the access token (in every process sharing the database) and the refresh token's family."""
+        """End the access token's session (its refresh and access tokens, in every process sharing the
+        database) and the refresh token's session if it is another one of the same user."""
         if not isinstance(auth, Authenticated):
             raise ValidationError(f"auth must come from authenticate(), got {type(auth).__name__}")
         token_hash = hash_refresh_token(_text(refresh_token, "refresh_token")) if refresh_token is not None else None
@@ -280,16 +335,16 @@ class AuthService:
 
         def work(orm: OrmSession) -> None:
             self._revoke_access(orm, auth, now)
-            family = None
+            end_session(self.db, orm, auth.session_id, now)
             if token_hash is not None:
                 family = orm.scalar(
                     select(RefreshToken.family_id).where(
                         RefreshToken.token_hash == token_hash, RefreshToken.user_id == auth.actor.id
                     )
                 )
-                if family is not None:
-                    self._revoke_family(orm, family, now)
-            audit.add(orm, Event("auth.logout", auth.actor.id, "login_session", family))
+                if family is not None and family != auth.session_id:
+                    end_session(self.db, orm, family, now)
+            audit.add(orm, Event("auth.logout", auth.actor.id, "login_session", auth.session_id))
 
         self.db.run_write(work)
 
@@ -297,11 +352,12 @@ class AuthService:
         """The actor and claims of a valid access token; UnauthorizedError otherwise. One query."""
         claims = self._signer.decode(_text(access_token, "access_token"))
         try:
-            user_id = uuid.UUID(claims["sub"])
+            user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
         except (TypeError, ValueError):
             raise UnauthorizedError(INVALID_ACCESS) from None
+        revocations = {"jti": claims["jti"], "session": session_revocation(str(session_id))}
         with self.db.read_rows(single_statement=True) as conn:  # Core, not the ORM: this runs on every request
-            row = conn.execute(_ACTOR_QUERY, {"user_id": user_id, "jti": claims["jti"]}).one_or_none()
+            row = conn.execute(_ACTOR_QUERY, {"user_id": user_id, **revocations}).one_or_none()
         if row is None or not row.is_active:
             raise UnauthorizedError(INVALID_ACCESS)
         if row.revoked:
@@ -318,8 +374,8 @@ class AuthService:
                 raise UnauthorizedError("unknown or disabled user")
             return UserView.of(row)
 
-    def _pair(self, user_id: uuid.UUID, refresh_token: str) -> TokenPair:
-        return TokenPair(self._signer.issue(str(user_id)), refresh_token, self.settings.access_ttl_s)
+    def _pair(self, user_id: uuid.UUID, family_id: uuid.UUID, refresh_token: str) -> TokenPair:
+        return TokenPair(self._signer.issue(str(user_id), str(family_id)), refresh_token, self.settings.access_ttl_s)
 
     def _add_refresh_token(
         self, orm: OrmSession, user_id: uuid.UUID, family_id: uuid.UUID, token: str, now: datetime
@@ -332,15 +388,6 @@ class AuthService:
         )
         orm.flush()
 
-    @staticmethod
-    def _revoke_family(orm: OrmSession, family_id: uuid.UUID, now: datetime) -> None:
-        orm.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        )
-
     def _revoke_access(self, orm: OrmSession, auth: Authenticated, now: datetime) -> None:
         """Refuse ``auth``'s access token from now on, in every process (and forget expired revocations)."""
         expires_at = datetime.fromtimestamp(auth.claims["exp"], timezone.utc)
@@ -348,19 +395,6 @@ class AuthService:
         orm.execute(
             self.db.upsert(RevokedToken).values(jti=auth.claims["jti"], expires_at=expires_at).on_conflict_do_nothing()
         )
-
-    @staticmethod
-    def _revoke_user_families(orm: OrmSession, user_id: uuid.UUID, now: datetime) -> int:
-        """Revoke every refresh token of a user; the number of live families (sessions) this ended."""
-        live = _live_families(user_id, now).subquery()
-        ended = orm.scalar(select(func.count()).select_from(live)) or 0
-        orm.execute(
-            update(RefreshToken)
-            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return ended
 
     def disable_user(self, username: str) -> int:
         """Disable an account (an admin operation) and end all its sessions; the number of sessions ended.
@@ -386,13 +420,25 @@ class AuthService:
         action = "user.enable" if active else "user.disable"
         return self._update_user(
             username, action, {"is_active": active},
-            lambda orm, user_id: 0 if active else self._revoke_user_families(orm, user_id, now),
+            lambda orm, user_id: 0 if active else end_sessions(self.db, orm, user_id, now),
+        )
+
+    def set_password(self, username: str, password: str) -> int:
+        """Give the named account a new password (an operator's command) and end all its sessions;
+        how many it ended. The password is checked as at registration; NotFoundError for an unknown name."""
+        password_hash = self._hasher.hash(check_new_password(password))
+        now = utcnow()
+        return self._update_user(
+            username, "user.password_set", {"password_hash": password_hash},
+            lambda orm, user_id: end_sessions(self.db, orm, user_id, now), changes={},
         )
 
     def _update_user(
-        self, username: str, action: str, values: dict[str, Any], then: Callable[[OrmSession, uuid.UUID], int]
+        self, username: str, action: str, values: dict[str, Any], then: Callable[[OrmSession, uuid.UUID], int],
+        changes: dict[str, Any] | None = None,
     ) -> int:
-        """Set ``values`` on the named account, run ``then`` and record ``action``, in one transaction."""
+        """Set ``values`` on the named account, run ``then`` and record ``action`` with ``changes``
+        (default: ``values``), in one transaction."""
         name = _text(username, "username")
         unknown = NotFoundError(f"user {shown(name)} not found")
         if not USERNAME_RE.fullmatch(name):  # no such name was ever registered (and NUL never reaches PostgreSQL)
@@ -403,7 +449,8 @@ class AuthService:
             if user_id is None:
                 raise unknown
             result = then(orm, user_id)
-            audit.add(orm, Event(action, user_id, "user", user_id, {"username": name, **values}))
+            shown_changes = values if changes is None else changes
+            audit.add(orm, Event(action, user_id, "user", user_id, {"username": name, **shown_changes}))
             return result
 
         return self.db.run_write(work)
@@ -411,7 +458,7 @@ class AuthService:
     def change_password(
         self, auth: Authenticated, current_password: str, new_password: str, client: str | None = None
     ) -> None:
-        """Replace the caller's password; then every refresh token of the account and ``auth``'s access token die.
+        """Replace the caller's password; then every other session of the account ends (``auth``'s goes on).
 
         ``new_password`` is checked as at registration (ValidationError). A wrong
         ``current_password`` is UnauthorizedError and counts as a failed login of the account
@@ -446,17 +493,16 @@ class AuthService:
             ).rowcount
             if changed != 1:
                 raise ConflictError("the password was changed meanwhile: log in again")
-            ended = self._revoke_user_families(orm, auth.actor.id, now)
-            self._revoke_access(orm, auth, now)
+            ended = end_sessions(self.db, orm, auth.actor.id, now, keep=auth.session_id)
             audit.add(orm, Event("auth.password_change", auth.actor.id, "user", auth.actor.id, {"sessions_ended": ended}))
 
         self.db.run_write(work)
 
-    def sessions(self, actor: Actor) -> list[LoginSessionView]:
-        """The actor's live sessions (refresh-token families), newest first."""
+    def sessions(self, actor: Actor, current: uuid.UUID | None = None) -> list[LoginSessionView]:
+        """The actor's live sessions (refresh-token families), newest first; ``current`` is marked."""
         if not isinstance(actor, Actor):
             raise ValidationError(f"actor must be an Actor, got {type(actor).__name__}")
-        live = _live_families(actor.id, utcnow()).subquery()
+        live = live_families(actor.id, utcnow()).subquery()
         started = (
             select(RefreshToken.family_id, func.min(RefreshToken.created_at).label("created_at"))
             .where(RefreshToken.user_id == actor.id)
@@ -469,10 +515,11 @@ class AuthService:
                 .join(started, started.c.family_id == live.c.family_id)
                 .order_by(started.c.created_at.desc(), live.c.family_id)
             ).all()
-        return [LoginSessionView(r.family_id, r.created_at, r.last_used_at, r.expires_at) for r in rows]
+        return [LoginSessionView(r.family_id, r.created_at, r.last_used_at, r.expires_at, r.family_id == current)
+                for r in rows]
 
     def revoke_session(self, actor: Actor, session_id: object) -> None:
-        """End one of the actor's live sessions (its refresh tokens die; access tokens live out their minutes).
+        """End one of the actor's live sessions (its refresh and access tokens die).
 
         NotFoundError for anything else: a malformed id, an unknown or ended session, or another user's.
         """
@@ -482,20 +529,11 @@ class AuthService:
         now = utcnow()
 
         def work(orm: OrmSession) -> None:
-            live = _live_families(actor.id, now).where(RefreshToken.family_id == family_id)
+            live = live_families(actor.id, now).where(RefreshToken.family_id == family_id)
             if orm.execute(live).first() is None:
                 raise NotFoundError(f"session {family_id} not found")
-            self._revoke_family(orm, family_id, now)
+            end_session(self.db, orm, family_id, now)
             audit.add(orm, Event("auth.session_revoke", actor.id, "login_session", family_id))
 
         self.db.run_write(work)
 
-
-def _live_families(user_id: uuid.UUID, now: datetime) -> Select[Any]:
-    """The live (unused, unrevoked, unexpired) refresh token of each of a user's live families."""
-    return select(
-        RefreshToken.family_id, RefreshToken.created_at.label("last_used_at"), RefreshToken.expires_at
-    ).where(
-        RefreshToken.user_id == user_id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None),
-        RefreshToken.expires_at > now,
-    )

@@ -2,7 +2,8 @@
 
 Setting up (password required again) stores a new secret, encrypted with ``SecretBox``, and
 ten backup codes as keyed hashes, not yet enabled; enabling needs a code from the
-authenticator, which proves it holds the secret. Each TOTP time step is accepted once per
+authenticator, which proves it holds the secret, and ends the account's other sessions (one
+that was stolen before must not outlive the new factor). Each TOTP time step is accepted once per
 account: ``mfa_secrets.last_used_step`` only grows, through a conditional UPDATE whose row
 count says whether this request won, so two logins with the same code (in any processes)
 cannot both pass. A backup code is burnt under a row lock (``FOR UPDATE``; SQLite's write
@@ -28,6 +29,7 @@ from socrates_nb.security.crypto import SecretBox
 from socrates_nb.security.passwords import PasswordHasher, check_password
 from socrates_nb.security.ratelimit import RateLimiter, login_buckets
 from socrates_nb.security.settings import AuthSettings
+from socrates_nb.services.login_sessions import end_sessions
 from socrates_nb.services.views import Actor, checked_actor
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import MfaSecret, User, utcnow
@@ -74,6 +76,16 @@ def _code(value: object, backup_ok: bool = True) -> _Code:
     return _Code(backup, is_backup=True)
 
 
+Done = Callable[[OrmSession], None]
+"""What else happens in the transaction that uses a code (enabling ends the other sessions)."""
+
+
+def _then(orm: OrmSession, used: bool, done: Done | None) -> bool:
+    if used and done is not None:
+        done(orm)
+    return used
+
+
 class MfaService:
     """TOTP second factor of the accounts; ``clock`` gives the Unix time the codes are checked at."""
 
@@ -117,16 +129,27 @@ class MfaService:
             raise ConflictError("MFA is already enabled: disable it before setting it up again")
         return MfaSetup(secret, totp.provisioning_uri(secret, actor.username), codes)
 
-    def enable(self, actor: Actor, otp: str) -> None:
-        """Enable the pending setup with a current TOTP code (UnauthorizedError if wrong, counted)."""
+    def enable(self, actor: Actor, otp: str, keep_session: uuid.UUID | None = None) -> None:
+        """Enable the pending setup with a current TOTP code (UnauthorizedError if wrong, counted).
+
+        Every session of the account ends but ``keep_session`` (the caller's, over REST), in the
+        transaction that enables MFA.
+        """
         actor = checked_actor(actor)
+        if keep_session is not None and not isinstance(keep_session, uuid.UUID):
+            raise ValidationError(f"keep_session must be a UUID, got {type(keep_session).__name__}")
         code = _code(otp, backup_ok=False)
         state = self._enabled(actor.id)
         if state is None:
             raise ConflictError("no MFA setup to enable: POST auth/mfa/setup first")
         if state:
             raise ConflictError("MFA is already enabled")
-        self._verify(actor.id, code, enabled=False, done=Event("mfa.enable", actor.id, "user", actor.id))
+
+        def done(orm: OrmSession) -> None:
+            ended = end_sessions(self.db, orm, actor.id, utcnow(), keep=keep_session)
+            audit.add(orm, Event("mfa.enable", actor.id, "user", actor.id, {"sessions_ended": ended}))
+
+        self._verify(actor.id, code, enabled=False, done=done)
 
     def disable(self, actor: Actor, password: str, otp: str, client: str | None = None) -> None:
         """Turn MFA off and delete the secret; needs the password and a TOTP or unused backup code."""
@@ -156,9 +179,10 @@ class MfaService:
         self._verify(user_id, _code(otp), enabled=True, audited=False)  # the login records its own failure
 
     def _verify(
-        self, user_id: uuid.UUID, code: _Code, enabled: bool, done: Event | None = None, audited: bool = True
+        self, user_id: uuid.UUID, code: _Code, enabled: bool, done: Done | None = None, audited: bool = True
     ) -> None:
-        """Use ``code`` (recording ``done``) or count and raise; a failure is audited unless the caller records it."""
+        """Use ``code`` (running ``done`` with the use) or count and raise; a failure is audited unless the caller
+        records it."""
         buckets = [f"mfa:user:{user_id}"]
         refused = Event("auth.rate_limited", user_id, "user", user_id, {"scope": "mfa"})
         self.limiter.check(buckets, self.settings.login_max_failures, CODES_LIMITED, refused)
@@ -168,10 +192,10 @@ class MfaService:
             raise UnauthorizedError(INVALID_CODE)
         self.limiter.clear(buckets[0])
 
-    def _consume(self, user_id: uuid.UUID, code: _Code, enabled: bool, done: Event | None) -> bool:
+    def _consume(self, user_id: uuid.UUID, code: _Code, enabled: bool, done: Done | None) -> bool:
         """Use ``code`` up if it is valid for the account's secret (in the state ``enabled``); whether it was.
 
-        A TOTP code also enables the secret (a no-op once enabled); ``done`` is recorded with the use.
+        A TOTP code also enables the secret (a no-op once enabled); ``done`` runs in the use's transaction.
         """
         with self.db.read() as orm:
             ciphertext = orm.scalar(
@@ -192,7 +216,7 @@ class MfaService:
                 .values(last_used_step=step, enabled=True)
                 .execution_options(synchronize_session=False)
             )
-            return self.db.run_write(lambda orm: audit.add_if(orm, orm.execute(used).rowcount == 1, done))
+            return self.db.run_write(lambda orm: _then(orm, orm.execute(used).rowcount == 1, done))
         hashed = totp.hash_backup_code(secret, code.value)
 
         def burn(orm: OrmSession) -> bool:
@@ -203,7 +227,7 @@ class MfaService:
                 update(MfaSecret).where(*mine).values(backup_code_hashes=[h for h in hashes if h != hashed])
                 .execution_options(synchronize_session=False)
             )
-            return audit.add_if(orm, True, done)
+            return _then(orm, True, done)
 
         return self.db.run_write(burn)
 

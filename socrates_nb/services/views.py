@@ -372,8 +372,7 @@ class TokenPair:
 class LoginSessionView:
     """One live refresh-token family (a login on one device): when it began, last refreshed, and ends.
 
-    ``current`` is always false for now: an access token does not name its family, so the
-    server cannot tell which session made the request (docs/SECURITY.md).
+    ``current`` marks the session of the access token that asked (every access token names its family).
     """
 
     id: uuid.UUID

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from test_access_sweep import owner_data
 from test_account_api import login
 import test_mfa_api
@@ -34,7 +34,7 @@ from test_signing_api import new_key
 from traitlets.config import Config
 
 from socrates_nb.server.openapi import document
-from socrates_nb.storage.models import AuditLog
+from socrates_nb.storage.models import AuditLog, User
 from socrates_nb.templates import DEFAULT_TEMPLATE
 
 PASSWORD = "correct horse battery staple"
@@ -185,6 +185,17 @@ async def register(s: Sweep) -> None:
     s.ids["reg"] = uuid.UUID(data(r)["user"]["id"])
 
 
+async def create_user(s: Sweep) -> None:
+    def role(value: str) -> None:
+        with s.db.write() as orm:
+            orm.execute(update(User).where(User.username == "ana").values(role=value))
+
+    role("admin")  # an admin's call
+    r = await s.measure("POST", "users", {"username": "made", "password": PASSWORD}, s.ana, user="made")
+    role("user")
+    s.ids["made"] = uuid.UUID(data(r)["user"]["id"])
+
+
 async def log_in(s: Sweep) -> None:
     await s.measure("POST", "auth/login", {"username": "ana", "password": PASSWORD})
 
@@ -287,6 +298,7 @@ Step = Callable[[Sweep], Awaitable[None]]
 # (path template, method) -> (the action its success records, a step making one successful call)
 STEPS: dict[tuple[str, str], tuple[str, Step]] = {
     ("/auth/register", "post"): ("user.register", register),
+    ("/users", "post"): ("user.create", create_user),
     ("/auth/login", "post"): ("auth.login", log_in),
     ("/auth/refresh", "post"): ("auth.refresh", refresh),
     ("/auth/logout", "post"): ("auth.logout", log_out),

@@ -212,7 +212,8 @@ class SocratesApp(ExtensionApp):
         auth = AuthService(db, replace(AuthSettings.from_env(), **overrides))
         api_keys = ApiKeyService(db, auth.mfa.box)  # one set of master keys for every secret
         sessions = SessionService(db, cache, keys=api_keys.secret, llm=LlmSettings.from_env(),
-                                  allowed_base_urls=frozenset(self.llm_base_urls))
+                                  allowed_base_urls=frozenset(self.llm_base_urls),
+                                  env_keys=self.share_server_llm_keys)
         self.settings["socrates"] = ApiContext(
             db=db, auth=auth, projects=ProjectService(db, cache), sessions=sessions,
             specs=SpecService(db, cache), max_body_bytes=self.max_body_bytes,

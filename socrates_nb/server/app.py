@@ -137,7 +137,9 @@ class SocratesApp(ExtensionApp):
         Unicode(), help="host names the API answers for (the Host header); others get 403 (default: any)"
     ).tag(config=True)
     require_https = Bool(
-        False, help="redirect plain-HTTP requests to HTTPS with 308 (behind a TLS proxy, set ServerApp.trust_xheaders)"
+        False, help="redirect plain-HTTP requests to HTTPS with 308, to the request's Host once it passed the host "
+                    "checks (trusted_hosts, ServerApp.allow_remote_access); behind a TLS proxy, set "
+                    "ServerApp.trust_xheaders"
     ).tag(config=True)
     hsts_max_age = Int(
         0, help="when > 0, HTTPS responses carry Strict-Transport-Security with this max-age in seconds"
@@ -202,6 +204,9 @@ class SocratesApp(ExtensionApp):
     def initialize_settings(self) -> None:
         """Open the database (creating its schema when new) and build the services."""
         configure_logging(self._log_settings())
+        if self.require_https and not self.trusted_hosts and self.serverapp.allow_remote_access:
+            self.log.warning("require_https without trusted_hosts: the HTTPS redirect goes to whatever Host a client "
+                             "sends (ServerApp.allow_remote_access lets every host through); list SocratesApp.trusted_hosts")
         settings = Settings.from_env(self.database_url or None)
         db = Database(settings.database_url)
         ensure_schema(db)

@@ -4,12 +4,18 @@ Clients authenticate with ``Authorization: Bearer <access token>`` from our auth
 send no Jupyter token and no cookies. Every method is marked ``allow_unauthenticated`` for
 Jupyter's own auth layer (so it works with ``ServerApp.allow_unauthenticated_access=False``)
 and is authenticated here instead; the XSRF check applies only to cookie-carrying requests.
+
+Bodies are streamed (``@stream_request_body``) so that their size is bounded before they
+are read: an announced ``Content-Length`` over ``max_body_bytes`` is refused with 413 as soon
+as the headers arrive, and a chunked body as soon as it passes the limit. The method runs
+once the whole body is in ``self.request.body`` (docs/SECURITY.md, "Request limits").
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import gzip
 import hashlib
 import inspect
@@ -55,6 +61,12 @@ GZIP_MIN_BYTES = 1024
 JSON_TYPE = "application/json; charset=UTF-8"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 AUTH_PATH = "/socrates/api/v1/auth/"
+MAX_JSON_DEPTH = 32
+"""How deeply a JSON body may nest (the body's own object is level 1; every route takes a flat object)."""
+_DIGITS = re.compile(r"[0-9]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # the escapes json.loads may turn into a lone surrogate
+_HOST_AND_PORT = re.compile(r"([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 CODES_BY_STATUS = {
     400: "bad_request", 405: "method_not_allowed", 503: "unavailable",  # tornado's own, not ours
     **{e.http_status: e.code for e in (
@@ -70,6 +82,20 @@ TURN_WORKERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="socrates-t
 """Threads that run session turns (an LLM engine's turn waits on its provider for up to its read timeout)."""
 
 
+def _after_the_body(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, run once the whole request body has arrived (see ``BaseHandler.body_received``)."""
+
+    @functools.wraps(method)
+    async def run(self: BaseHandler, *args: Any, **kwargs: Any) -> None:
+        self.body_received()
+        result = method(self, *args, **kwargs)
+        if result is not None:
+            await result
+
+    return run
+
+
+@web.stream_request_body
 class BaseHandler(APIHandler):
     """JSON in, JSON out, errors as ``{"error": {"code", "message"}}``; set ``public = True`` for open routes."""
 
@@ -84,7 +110,7 @@ class BaseHandler(APIHandler):
         for name in METHODS:  # tornado's unimplemented ones too, so they answer 405, not Jupyter's 403
             method = getattr(cls, name)
             if not getattr(method, "__allow_unauthenticated", False):
-                setattr(cls, name, allow_unauthenticated(method))
+                setattr(cls, name, allow_unauthenticated(_after_the_body(method)))
 
     @property
     def api(self) -> ApiContext:
@@ -100,14 +126,25 @@ class BaseHandler(APIHandler):
         return origin if origin in self.api.cors_origins else None
 
     def check_transport(self) -> None:
-        """``trusted_hosts``: other Host headers are refused; ``require_https``: plain HTTP is redirected."""
-        host = self.request.host_name.lower()
-        if self.api.trusted_hosts and host not in self.api.trusted_hosts:
+        """The Host header first, then ``require_https``: plain HTTP is redirected to that host.
+
+        A host not in ``trusted_hosts`` (when set) is refused, and so is one Jupyter's own check
+        refuses (``ServerApp.allow_remote_access``, ``local_hostnames``), before anything is built
+        from it: the redirect only ever names a host this server answers for, in lower case.
+        """
+        if self.api.trusted_hosts and self.request.host_name.lower() not in self.api.trusted_hosts:
             raise ForbiddenError("this host name is not served here (SocratesApp.trusted_hosts)")
+        if not self.check_host():
+            raise ForbiddenError(
+                "this host name is not served here (ServerApp.allow_remote_access, ServerApp.local_hostnames)"
+            )
         if self.api.require_https and self.request.protocol != "https":
+            host = self.request.host.lower()
+            if not _HOST_AND_PORT.fullmatch(host):
+                raise ForbiddenError("the Host header is not a host name with an optional port: no redirect to it")
             # 308 keeps the method and body; a client that sent a token over HTTP should rotate it
             self.set_status(308)
-            self.set_header("Location", f"https://{self.request.host}{self.request.uri}")
+            self.set_header("Location", f"https://{host}{self.request.uri}")
             self.finish()
             raise web.Finish()
 
@@ -157,6 +194,8 @@ class BaseHandler(APIHandler):
         return found
 
     async def prepare(self) -> None:  # type: ignore[override]
+        """Every check that needs no body; the body arrives after this (``data_received``)."""
+        self._body = bytearray()
         # this request runs in a context of its own: what is bound here names its log events
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=self.request_id, route=self.route)
@@ -169,18 +208,41 @@ class BaseHandler(APIHandler):
             self.request.remote_ip, self.request.headers.get_list("X-Forwarded-For"), self.api.trusted_proxies
         )
         audit.request_origin(self.client_ip, self.request.headers.get("User-Agent"))
-        if len(self.request.body or b"") > self.api.max_body_bytes:
-            raise PayloadTooLargeError(f"request body over {self.api.max_body_bytes} bytes")
+        announced = self.request.headers.get("Content-Length", "")
+        # unparsable or repeated lengths are tornado's to refuse; data_received bounds whatever comes
+        if _DIGITS.fullmatch(announced) and (len(announced) > 18 or int(announced) > self.api.max_body_bytes):
+            raise PayloadTooLargeError(
+                f"the request body of {announced[:20]} bytes is over the limit of {self.api.max_body_bytes} bytes "
+                "(SocratesApp.max_body_bytes)"
+            )
         self.actor: Actor | None = None
         if not self.public and self.request.method != "OPTIONS":
             self.actor = self.authenticate()
             structlog.contextvars.bind_contextvars(user_id=str(self.actor.id))
-            if self.request.method.lower() in self.signed_methods:
-                self.api.signing.verify(
-                    self.actor, self.request.method, self.request.path,
-                    self.request.headers.get(TIMESTAMP_HEADER), self.request.headers.get(SIGNATURE_HEADER),
-                    self.request.body or b"",
-                )
+
+    def data_received(self, chunk: bytes) -> None:
+        """Collect the body up to ``max_body_bytes``; past it, answer 413 (the connection then closes unread)."""
+        if self._finished:
+            return
+        if len(self._body) + len(chunk) > self.api.max_body_bytes:
+            self._body = bytearray()
+            error = PayloadTooLargeError(
+                f"the request body is over the limit of {self.api.max_body_bytes} bytes (SocratesApp.max_body_bytes)"
+            )
+            self.send_error(error.http_status, exc_info=(type(error), error, None))
+            return
+        self._body += chunk
+
+    def body_received(self) -> None:
+        """The whole body is here: it becomes ``request.body``, and a signed method's signature is checked."""
+        self.request.body = bytes(self._body)
+        self._body = bytearray()
+        if self.actor is not None and self.request.method.lower() in self.signed_methods:
+            self.api.signing.verify(
+                self.actor, self.request.method, self.request.path,
+                self.request.headers.get(TIMESTAMP_HEADER), self.request.headers.get(SIGNATURE_HEADER),
+                self.request.body,
+            )
 
     async def in_worker(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``work(*args, **kwargs)`` on a worker thread, in this request's context (log fields, audit origin).
@@ -201,11 +263,7 @@ class BaseHandler(APIHandler):
 
     def json_body(self, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
         """The request body as a JSON object with only ``allowed`` keys and all ``required`` ones."""
-        raw = self.request.body or b"{}"
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"malformed JSON body: {exc}") from None
+        data = parse_json(self.request.body or b"{}")
         if not isinstance(data, dict):
             raise ValidationError("the body must be a JSON object")
         unknown = sorted(set(data) - allowed)
@@ -219,6 +277,16 @@ class BaseHandler(APIHandler):
     def query(self, name: str, default: str | None = None) -> str | None:
         """One query parameter (the last one if repeated)."""
         return self.get_query_argument(name, default)
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """Path segments and query parameters as text; invalid UTF-8 is a 422 (tornado's is a 400)."""
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            where = f"the query parameter {name!r}" if name else "the path"
+            raise ValidationError(
+                f"{where} is not valid UTF-8 (byte 0x{value[exc.start]:02x} after percent-decoding)"
+            ) from None
 
     # --- responses ---------------------------------------------------------------------------
 
@@ -292,6 +360,8 @@ class BaseHandler(APIHandler):
         else:
             status, code, message = 500, "internal_error", "internal error (logged on the server)"
         self.clear_header("Content-Encoding")
+        if status == PayloadTooLargeError.http_status:
+            self.set_header("Connection", "close")  # the rest of the body is never read
         self.set_status(status)
         self.finish(json.dumps({"error": {"code": code, "message": message}}), set_content_type=JSON_TYPE)
 
@@ -330,6 +400,55 @@ def path_of(pattern: str, handler: type[BaseHandler], method: str) -> tuple[str,
         raise ValueError(f"{handler.__name__}.{method} takes {names} for the groups of {pattern!r}")
     parts = iter(names)
     return "/" + _PATH_ARG.sub(lambda _: "{" + next(parts) + "}", pattern), names
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON: UTF-8, nested at most ``MAX_JSON_DEPTH`` deep, no lone surrogate (ValidationError)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"the JSON body is not valid UTF-8: byte 0x{raw[exc.start]:02x} at position {exc.start}"
+        ) from None
+    too_deep = ValidationError(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:
+        raise ValidationError(f"malformed JSON body: {exc}") from None
+    # both checks cost nothing for the flat objects the routes take: they run only when the text says they may fail
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _nesting_over(data, MAX_JSON_DEPTH):
+        raise too_deep
+    if isinstance(data, dict) and _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(data)
+    return data
+
+
+def _nesting_over(data: Any, limit: int) -> bool:
+    """Whether ``data`` nests containers more than ``limit`` deep (one level at a time: no recursion)."""
+    level = [data] if isinstance(data, (dict, list)) else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [child for node in level for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list))]
+    return bool(level)
+
+
+def _refuse_lone_surrogates(data: dict[str, Any]) -> None:
+    """ValidationError naming the field when a key or value holds a surrogate without its pair (not a character)."""
+    for key, value in data.items():
+        where = "a key"
+        found = _SURROGATE.search(key)
+        if found is None:
+            where = json.dumps(key[:40])
+            found = _SURROGATE.search(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        if found is not None:
+            raise ValidationError(
+                f"invalid Unicode in the JSON body: {where} holds a lone surrogate (\\u{ord(found.group()):04x}): "
+                "\\ud800-\\udfff escapes are only valid as high-low pairs"
+            )
 
 
 def json_bytes(payload: Any) -> bytes:

@@ -527,7 +527,7 @@ def test_logout_purges_expired_revocations(service: AuthService, ws: Workspace, 
     auth = service.authenticate(service.login("bob", PASSWORD).access_token)
     service.logout(auth)
     with ws.db.read() as orm:
-        rows = dict(orm.execute(select(models.RevokedToken.jti, models.RevokedToken.expires_at)).tuples().all())
+        rows = {jti: at for jti, at in orm.execute(select(models.RevokedToken.jti, models.RevokedToken.expires_at))}
     assert set(rows) == {auth.claims["jti"], f"session:{auth.session_id}"}  # the token, and its session
     assert int(rows[auth.claims["jti"]].timestamp()) == auth.claims["exp"]
 

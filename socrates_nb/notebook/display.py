@@ -81,13 +81,22 @@ def turn_text(t: "TurnView") -> str:
     lines = [f"Turn {t.seq}: {len(t.items)} item(s), maturity {t.maturity.score:.1f}{_engines(t)}"]
     lines += [f"  {i.ref} {i.text} ({i.confidence:.2f})" for i in t.items]
     lines += [f"  conflict {conflict_text(c)}" for c in t.conflicts]
+    if t.conflicts_omitted:
+        lines.append(f"  {_omitted(t)}")
     lines.append(f"  next: {question_text(t.next_question)}" if t.next_question else "  next: nothing left to ask")
     return "\n".join(lines)
+
+
+def _omitted(t: "TurnView") -> str:
+    return (f"+{t.conflicts_omitted} more contradicting pair(s) not recorded: "
+            "resolve the conflicts shown, then restate what still contradicts")
 
 
 def turn_html(t: "TurnView") -> str:
     """What the answer produced, then the next question."""
     conflicts = "".join(conflict_html(c) for c in t.conflicts)
+    if t.conflicts_omitted:
+        conflicts += f"<p>{escape(_omitted(t))}</p>"
     nxt = question_html(t.next_question) if t.next_question else "<p>Nothing left to ask.</p>"
     return (
         f'<div style="{_STYLE}"><div>Answer {t.seq} · maturity {maturity_html(t.maturity)}{escape(_engines(t))}</div>'

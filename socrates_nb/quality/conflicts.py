@@ -62,6 +62,11 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import yaml
 
 CONFLICT_TYPES = ("value", "numeric", "polarity", "exclusive")
+MAX_CONFLICTS_PER_ITEM = 3
+"""The most conflicts one new item records (with the newest items it contradicts first)."""
+MAX_CONFLICTS_PER_TURN = 20
+"""The most conflicts one answer records; further contradicting pairs are only counted
+(``conflicts_omitted``), so one answer cannot fill the database with pairs."""
 SEVERITIES = ("high", "medium", "low")
 
 _SIGNIFICANT_RATIO = 1.25

@@ -189,6 +189,8 @@ def _schemas() -> dict[str, Schema]:
             "engine_used": closed({"extract": ref("Engine"), "question": ref("Engine")}),
             "fallbacks": {"type": "object", "additionalProperties": text(),
                           "propertyNames": {"enum": ["extract", "question"]}},
+            # contradicting pairs beyond the per-item and per-turn bounds: counted, not recorded
+            "conflicts_omitted": count(),
         }),
         "Usage": closed({
             "since": nullable(TIMESTAMP),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -24,7 +24,7 @@ from socrates_nb.engine.llm.settings import (
 )
 from socrates_nb.errors import ConflictError, ValidationError
 from socrates_nb.logs import get_logger
-from socrates_nb.quality.conflicts import Candidate, detect
+from socrates_nb.quality.conflicts import MAX_CONFLICTS_PER_ITEM, MAX_CONFLICTS_PER_TURN, Candidate, Verdict, detect
 from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
 from socrates_nb.services.access import owned_project, owned_session
@@ -230,7 +230,8 @@ class SessionService:
             probed = _probed_item(orm, pending) if drafts else None
             if probed is not None:
                 probed.is_current = False
-            items, conflicts = _store_items(orm, project.id, answer, drafts)
+            stored = _store_items(orm, project.id, answer, drafts)
+            items, conflicts = stored.items, stored.conflicts
             if probed is not None:
                 probed.superseded_by = items[0].id
                 close_conflicts_of(orm, project.id, {probed.id})
@@ -259,6 +260,7 @@ class SessionService:
             store_calls(orm, actor, project.id, session.id, extracted.calls)
             audit.add(orm, Event("session.answer", actor.id, "answer", answer.id, {
                 "session_id": session.id, "seq": answer.seq, "items": len(items), "conflicts": len(conflicts),
+                "conflicts_omitted": stored.omitted,
             }))
             return TurnView(
                 answer_id=answer.id,
@@ -267,6 +269,7 @@ class SessionService:
                 conflicts=tuple(conflicts),
                 next_question=next_q,
                 maturity=maturity,
+                conflicts_omitted=stored.omitted,
             )
 
         for attempt in range(_EXTRACTION_ATTEMPTS + 1):
@@ -492,12 +495,20 @@ def _ask_next(
     return QuestionView.of(row)
 
 
+@dataclass(frozen=True)
+class _Stored:
+    items: list[models.SpecItem]
+    conflicts: list[ConflictView]
+    omitted: int
+    """Contradicting pairs found past the per-item and per-turn bounds, counted, not recorded."""
+
+
 def _store_items(
     orm: OrmSession, project_id: uuid.UUID, answer: models.Answer, drafts: list[ItemDraft]
-) -> tuple[list[models.SpecItem], list[ConflictView]]:
-    """Insert the drafts with stable refs; supersede restatements; record conflicts."""
+) -> _Stored:
+    """Insert the drafts with stable refs; supersede restatements; record conflicts (bounded)."""
     if not drafts:
-        return [], []
+        return _Stored([], [], 0)
     prefixes = {CATEGORY_INFO[d.category].ref_prefix for d in drafts}
     next_seq = defaultdict(int)
     for prefix, top in orm.execute(
@@ -538,32 +549,45 @@ def _store_items(
     orm.add_all(items)
     orm.flush()
 
-    found: list[tuple[models.Conflict, models.SpecItem, models.SpecItem]] = []
+    contradictions: list[tuple[Candidate, Verdict, models.SpecItem]] = []
     replaced: set[uuid.UUID] = set()
     rows: dict[uuid.UUID, models.SpecItem] = {}
     for new_item in items:
         new = Candidate.of(new_item)
         for cand, verdict in detect(new, [c for c in pool.values() if c.id not in replaced]):
-            old = rows.get(cand.id) or orm.get_one(models.SpecItem, cand.id)
             if verdict.kind == "restatement":
+                old = rows.get(cand.id) or orm.get_one(models.SpecItem, cand.id)
                 old.is_current = False
                 old.superseded_by = new_item.id
                 replaced.add(old.id)
             elif verdict.kind == "conflict":
-                row = models.Conflict(
-                    id=uuid.uuid4(), project_id=project_id, type=verdict.type, severity=verdict.severity,
-                    item_a_id=old.id, item_b_id=new_item.id, explanation=verdict.explanation, status="open",
-                )
-                orm.add(row)
-                found.append((row, old, new_item))
+                contradictions.append((cand, verdict, new_item))
         rows[new_item.id] = new_item
         pool[new_item.id] = new
     # Conflicts about a restated (replaced) item are moot, earlier ones and this turn's alike.
     close_conflicts_of(orm, project_id, replaced)
-    kept = [(row, old, new) for row, old, new in found if old.id not in replaced and new.id not in replaced]
+    # Of the live contradictions, the first few per new item (the newest items first) and
+    # per turn are recorded; the rest are only counted.
+    kept: list[tuple[models.Conflict, models.SpecItem, models.SpecItem]] = []
+    per_item: Counter[uuid.UUID] = Counter()
+    omitted = 0
+    for cand, verdict, new_item in contradictions:
+        if cand.id in replaced or new_item.id in replaced:
+            continue
+        if per_item[new_item.id] == MAX_CONFLICTS_PER_ITEM or len(kept) == MAX_CONFLICTS_PER_TURN:
+            omitted += 1
+            continue
+        per_item[new_item.id] += 1
+        old = rows.get(cand.id) or orm.get_one(models.SpecItem, cand.id)
+        row = models.Conflict(
+            id=uuid.uuid4(), project_id=project_id, type=verdict.type, severity=verdict.severity,
+            item_a_id=old.id, item_b_id=new_item.id, explanation=verdict.explanation, status="open",
+        )
+        orm.add(row)
+        kept.append((row, old, new_item))
     kept.sort(key=lambda f: (f[2].ref_prefix, f[2].ref_seq, f[1].ref_prefix, f[1].ref_seq))
     conflicts = [ConflictView.of(row, {old.id: old.ref, new.id: new.ref}) for row, old, new in kept]
-    return items, conflicts
+    return _Stored(items, conflicts, omitted)
 
 
 def _ms_since(start: float) -> float:

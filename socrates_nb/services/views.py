@@ -300,6 +300,9 @@ class TurnView:
     """Which engine produced each step: ``extract`` (the items) and ``question`` (the next question's wording)."""
     fallbacks: dict[str, str] = field(default_factory=dict)
     """Why a step of an LLM engine fell back to the offline engine, by step."""
+    conflicts_omitted: int = 0
+    """Contradicting pairs this answer produced beyond the bounds per item and per turn
+    (:data:`socrates_nb.quality.conflicts.MAX_CONFLICTS_PER_TURN`): counted, not recorded."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -311,6 +314,7 @@ class TurnView:
             "maturity": self.maturity.to_dict(),
             "engine_used": dict(self.engine_used),
             "fallbacks": dict(self.fallbacks),
+            "conflicts_omitted": self.conflicts_omitted,
         }
 
 

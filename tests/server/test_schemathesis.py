@@ -4,6 +4,11 @@ A real server process on a fresh SQLite database; the bearer token of the docume
 a session and a conflict made beforehand, so that about half of the generated path ids name real
 resources (the rest are random and must be conforming 404s). Checks: no 5xx, every response
 matches the document, and every secured operation refuses a request without valid credentials.
+
+Logout ends the session of the token it is sent with, so every logout case gets a login session of
+its own, made before the fuzzing (later logins would meet the rate limits the login fuzzing fills).
+A password change or enabling MFA ends every session but the caller's, so they are sent with the
+shared token, whose session they keep.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, response_schema_conf
 from socrates_nb.server.openapi import document
 
 EXAMPLES = 100  # per operation, in the fuzzing phase (the examples and coverage phases add theirs)
+LOGOUTS = 2 * EXAMPLES  # login sessions made for the logout cases (about 125 run)
 CHECKS = [not_a_server_error, response_schema_conformance, ignored_auth]
 CONFLICTING = ("The API is available 99.9% of the time each month.", "Availability of 99% per month is enough.")
 
@@ -36,10 +42,10 @@ class Live:
 
     base: str
     http: requests.Session
-    access_token: str
-    refresh_token: str
+    access_token: str = ""
     ids: dict[str, str] = field(default_factory=dict)  # path parameter -> a real resource's id
     own_ids: dict[str, dict[str, str]] = field(default_factory=dict)  # "METHOD /path" -> ids only it may use
+    logouts: list[str] = field(default_factory=list)  # refresh tokens of sessions made for logout to end
     calls: Counter[str] = field(default_factory=Counter)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -48,13 +54,18 @@ class Live:
         assert response.ok, response.text
         return response.json()
 
+    def login(self, account: dict[str, str]) -> dict[str, Any]:
+        """A new login session of ``account``: its token pair."""
+        response = self.http.post(f"{self.base}/auth/login", json=account, timeout=30)
+        assert response.ok, response.text
+        return response.json()
+
     def token_for(self, label: str) -> str:
-        """The access token for an operation; logout revokes its token, so it gets a fresh one each time."""
+        """The access token for an operation; logout ends its token's session, so it gets a session of its own."""
         if label != "POST /auth/logout":
             return self.access_token
-        pair = self.call("POST", "auth/refresh", {"refresh_token": self.refresh_token})
-        self.refresh_token = pair["refresh_token"]
-        return pair["access_token"]
+        assert self.logouts, "every session made for logout is used: raise LOGOUTS"
+        return self.call("POST", "auth/refresh", {"refresh_token": self.logouts.pop()})["access_token"]
 
 
 @pytest.fixture
@@ -64,8 +75,9 @@ def live(serve: Callable[[str], str], tmp_path: Path) -> Iterator[Live]:
         # the document's example account, so that its login example succeeds (and is checked) too
         account = http.get(f"{base}/openapi.json").json()["components"]["schemas"]["Login"]["examples"][0]
         assert http.post(f"{base}/auth/register", json=account).status_code == 201
-        pair = http.post(f"{base}/auth/login", json=account).json()
-        live = Live(base, http, pair["access_token"], pair["refresh_token"])
+        live = Live(base, http)
+        live.access_token = live.login(account)["access_token"]
+        live.logouts = [live.login(account)["refresh_token"] for _ in range(LOGOUTS)]
         project = live.call("POST", "projects", {"name": "Fuzzed"})["project"]["id"]
         session = live.call("POST", f"projects/{project}/sessions", {})["session"]["id"]
         for answer in CONFLICTING:
@@ -77,13 +89,24 @@ def live(serve: Callable[[str], str], tmp_path: Path) -> Iterator[Live]:
             "POST /sessions/{session_id}/complete": {
                 "session_id": live.call("POST", f"projects/{project}/sessions", {})["session"]["id"]
             },
+            "DELETE /auth/sessions/{session_id}": {"session_id": doomed_login_session(live, account)},
         }
         started = time.monotonic()
         yield live
     print(f"\nschemathesis: {len(live.calls)} operations, {sum(live.calls.values())} cases in "
-          f"{time.monotonic() - started:.0f} s: {dict(sorted(live.calls.items()))}")
+          f"{time.monotonic() - started:.0f} s ({LOGOUTS - len(live.logouts)} logout sessions used): "
+          f"{dict(sorted(live.calls.items()))}")
     documented = {f"{method.upper()} {path}" for path, ops in document()["paths"].items() for method in ops}
     assert set(live.calls) == documented, "every operation is fuzzed"
+
+
+def doomed_login_session(live: Live, account: dict[str, str]) -> str:
+    """The id of a new login session of ``account``, for DELETE auth/sessions/{session_id} to end."""
+    headers = {"Authorization": f"Bearer {live.login(account)['access_token']}"}
+    response = live.http.get(f"{live.base}/auth/sessions", headers=headers, timeout=30)
+    assert response.ok, response.text
+    (current,) = [s["id"] for s in response.json()["sessions"] if s["current"]]
+    return current
 
 
 @pytest.fixture

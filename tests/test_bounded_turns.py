@@ -3,9 +3,11 @@ turn, extraction with no transaction open; and the adversarial corpus with hard 
 
 from __future__ import annotations
 
+import os
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -18,6 +20,7 @@ from socrates_nb.engine.offline.engine import OfflineEngine
 from socrates_nb.engine.offline.extraction import extract_items
 from socrates_nb.errors import ValidationError
 from socrates_nb.quality.conflicts import MAX_CONFLICTS_PER_ITEM, MAX_CONFLICTS_PER_TURN
+from socrates_nb.services.sessions import extraction_pool
 from socrates_nb.storage import models
 from socrates_nb.workspace import Workspace
 
@@ -157,3 +160,20 @@ def test_extraction_runs_with_no_connection_checked_out(ws: Workspace, monkeypat
     turn = ws.create_project("Shop").start_session().answer("Pages load in under 2 s. Shoppers pay by card.")
     assert len(turn.items) == 2
     assert seen == [0]
+
+
+def test_turns_extract_in_a_worker_process_and_survive_its_death(ws: Workspace) -> None:
+    pool = extraction_pool(1)
+    assert pool is not None and extraction_pool(0) is None
+    try:
+        ws._sessions.extraction_pool = pool
+        session = ws.create_project("Shop").start_session()
+        turn = session.answer("Pages load in under 2 s. Shoppers pay by card.")
+        assert [i.text for i in turn.items] == [d.text for d in extract_items(None, "Pages load in under 2 s. Shoppers pay by card.")]
+        pool.submit(os._exit, 1)  # the worker dies: the pool is broken from now on
+        with pytest.raises(BrokenExecutor):
+            pool.submit(int).result(timeout=30)
+        turn = session.answer("Refunds are paid within 5 days.")  # extracted in this process instead
+        assert len(turn.items) == 1
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

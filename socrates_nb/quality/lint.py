@@ -253,14 +253,37 @@ _UNIT_WORDS = (
     "feet ft mile miles km hz khz mhz ghz fps frame frames device devices tenant tenants site sites "
     "location locations year-old point points"
 ).split()
-_UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNIT_WORDS), key=len, reverse=True))
+def trie_alternation(words: Iterable[str]) -> str:
+    """A regex group matching any of ``words`` (literally), built as a trie: trying it where
+    none matches costs a step or two, not one try per word (``re`` tries a plain
+    alternation's branches one by one). Longer words are preferred, as in a longest-first
+    alternation; the caller adds the boundary that must follow."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        ends = "" in node
+        body = branches[0] if len(branches) == 1 and not ends else f"(?:{'|'.join(branches)})"
+        return f"{body}?" if ends else body
+
+    return f"(?:{build(trie)})"
+
+
+_UNIT_ALT = trie_alternation(_UNIT_WORDS)
 # A whole run of digits and separators, read once: it starts only where no digit run goes
 # on from the left and it is never re-read from a shorter end (possessive), so the unit
 # branches after it are tried once per number, not once per digit.
 _NUMBER_RUN = r"(?<!\d)(?<!\d[,.])\d++(?:[,.]\d++)*+"
 _QUANTITY = re.compile(
     rf"""(?ix)
-    (?:{_NUMBER_RUN}|\b(?:{'|'.join(_NUMBER_WORDS)})\b|\b(?:a|an)\b(?=\s+(?:second|minute|hour|day|week|month|year)\b))
+    (?:{_NUMBER_RUN}|\b{trie_alternation(_NUMBER_WORDS)}\b|\b(?:a|an)\b(?=\s+(?:second|minute|hour|day|week|month|year)\b))
     \s*(?:-\s*)?
     (?:(?:%|percent\b|per\s+cent\b|x\b|/\d+\b)
       |(?:[a-z][a-z-]*+\s++){{0,2}}(?:{_UNIT_ALT})(?![a-z]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from socrates_nb.services.auth import AuthService
 from socrates_nb.services.health import HealthService
 from socrates_nb.services.mfa import MfaService
 from socrates_nb.services.projects import ProjectService
-from socrates_nb.services.sessions import SessionService, count_active_sessions
+from socrates_nb.services.sessions import SessionService, count_active_sessions, extraction_pool
 from socrates_nb.services.signing import SigningService
 from socrates_nb.services.specs import SpecService
 from socrates_nb.services.usage import UsageService
@@ -121,6 +122,12 @@ class SocratesApp(ExtensionApp):
         help="whether anyone may create an account with POST auth/register; when false, accounts are made by an "
              "operator (socrates user create) or an admin (POST users) (default: $SOCRATES_ALLOW_REGISTRATION or true)",
     ).tag(config=True)
+    extraction_processes = Int(
+        1, help="worker processes that run the offline engine's extraction rules, so a long answer never holds "
+                "the interpreter lock the server's IO loop (kernels, file saves) needs; 0 runs them in the "
+                "server process",
+    ).tag(config=True)
+    _extraction_pool: Executor | None = None
     share_server_llm_keys = Bool(
         help="whether ANTHROPIC_API_KEY / OPENAI_API_KEY of the server's environment serve REST users without a "
              "stored key of their own (default: $SOCRATES_SHARE_SERVER_LLM_KEYS or false: each user stores a key "
@@ -197,6 +204,12 @@ class SocratesApp(ExtensionApp):
             raise TraitError("hsts_max_age must be from 0 (off) to 63072000 (two years)")
         return proposal["value"]
 
+    @validate("extraction_processes")
+    def _valid_processes(self, proposal: Any) -> int:
+        if not 0 <= proposal["value"] <= 64:
+            raise TraitError(f"extraction_processes must be from 0 to 64, got {proposal['value']}")
+        return int(proposal["value"])
+
     @validate("cors_origins")
     def _valid_origins(self, proposal: Any) -> list[str]:
         return [cors_origin(value) for value in proposal["value"]]
@@ -216,9 +229,11 @@ class SocratesApp(ExtensionApp):
                      if getattr(self, trait) is not None}
         auth = AuthService(db, replace(AuthSettings.from_env(), **overrides))
         api_keys = ApiKeyService(db, auth.mfa.box)  # one set of master keys for every secret
+        self._extraction_pool = extraction_pool(self.extraction_processes)
         sessions = SessionService(db, cache, keys=api_keys.secret, llm=LlmSettings.from_env(),
                                   allowed_base_urls=frozenset(self.llm_base_urls),
-                                  env_keys=self.share_server_llm_keys)
+                                  env_keys=self.share_server_llm_keys, extraction_pool=self._extraction_pool)
+        sessions.warm_up()  # the engine's data, parsed before the first request rather than during it
         self.settings["socrates"] = ApiContext(
             db=db, auth=auth, projects=ProjectService(db, cache), sessions=sessions,
             specs=SpecService(db, cache), max_body_bytes=self.max_body_bytes,
@@ -256,3 +271,5 @@ class SocratesApp(ExtensionApp):
         if context is not None:
             context.health.close()
             context.db.dispose()
+        if self._extraction_pool is not None:
+            self._extraction_pool.shutdown(wait=False, cancel_futures=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 import uuid
 from collections import Counter, defaultdict
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -18,7 +20,8 @@ from socrates_nb.engine.base import (
     MAX_ITEMS_PER_ANSWER, Engine, EngineContext, ItemDraft, QuestionDraft, check_item_count, get_engine,
 )
 from socrates_nb.engine.llm.engine import LlmCall, LlmEngine
-from socrates_nb.engine.offline.extraction import split_statements
+from socrates_nb.engine.offline.engine import OfflineEngine, warm_up
+from socrates_nb.engine.offline.extraction import extract_items, split_statements
 from socrates_nb.engine.llm.settings import (
     KEY_ENV, LOCAL_KEY, LlmSettings, check_base_url, check_engine, check_model, env_key,
 )
@@ -48,6 +51,17 @@ from socrates_nb.storage.models import utcnow
 
 
 _log = get_logger(__name__)
+
+
+def extraction_pool(processes: int) -> Executor | None:
+    """``processes`` worker processes (spawned, not forked from a threaded server) with the
+    offline engine's data loaded, started now rather than in the first answer; None for 0."""
+    if processes <= 0:
+        return None
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=warm_up)
+    pool.submit(int)  # starts the workers
+    return pool
 
 
 def count_active_sessions(db: Database) -> int:
@@ -115,6 +129,7 @@ class SessionService:
     def __init__(
         self, db: Database, cache: ReadCache, keys: KeyLookup | None = None, llm: LlmSettings | None = None,
         allowed_base_urls: frozenset[str] | None = None, env_keys: bool = True,
+        extraction_pool: Executor | None = None,
     ) -> None:
         self.db = db
         self.cache = cache
@@ -122,6 +137,13 @@ class SessionService:
         self.llm = llm if llm is not None else LlmSettings.from_env()
         self.allowed_base_urls = allowed_base_urls
         self.env_keys = env_keys  # whether the vendors' variables serve users without a stored key
+        self.extraction_pool = extraction_pool
+        """Worker processes for the offline engine's extraction (a server's: CPU-bound rules
+        there would hold the interpreter lock its IO loop needs); None extracts in the caller."""
+
+    def warm_up(self) -> None:
+        """Load the offline engine's data now (a server does this at start): see :func:`warm_up`."""
+        warm_up()
 
     # --- reads -------------------------------------------------------------------------
 
@@ -279,7 +301,7 @@ class SessionService:
             needs = self._prepare(actor, session_id, expected)
             engine = self._engine(actor, needs.spec)
             at = time.perf_counter()
-            drafts = engine.extract(needs.ctx, needs.question, text)[:MAX_ITEMS_PER_ANSWER]
+            drafts = self._extract(engine, needs, text)[:MAX_ITEMS_PER_ANSWER]
             calls = engine.drain() if isinstance(engine, LlmEngine) else []
             timings["extract_ms"] = _ms_since(at)
             extracted = _Extracted(engine, needs.pending_id, drafts, calls,
@@ -302,6 +324,17 @@ class SessionService:
         self._invalidate(actor)
         _announce_turn(turn, session_id, timings, _ms_since(started))
         return turn
+
+    def _extract(self, engine: Engine, needs: _Prepared, text: str) -> list[ItemDraft]:
+        """The engine's items; the offline rules run in :attr:`extraction_pool` when there is one
+        (a pool whose worker died is bypassed: the turn extracts here)."""
+        if self.extraction_pool is None or not isinstance(engine, OfflineEngine):
+            return engine.extract(needs.ctx, needs.question, text)
+        try:  # what OfflineEngine.extract does, with arguments a worker process can be sent
+            return self.extraction_pool.submit(extract_items, needs.question, text).result()
+        except BrokenExecutor:
+            _log.warning("extraction pool broken: extracting in the server process")
+            return engine.extract(needs.ctx, needs.question, text)
 
     def _prepare(self, actor: Actor, session_id: str | uuid.UUID, expected: uuid.UUID | None) -> _Prepared:
         """What the session's engine needs to extract items from an answer (a read transaction)."""

@@ -27,7 +27,9 @@ def jp_server_config(db_url: str) -> Config:
     return Config({
         "ServerApp": {"jpserver_extensions": {"socrates_nb": True, "jupyter_server_terminals": False},
                       "allow_unauthenticated_access": False},
-        "SocratesApp": {"database_url": db_url},
+        # turns extract in the server process here (a worker process per test server costs seconds);
+        # tests/server/test_bounded_turns_api.py runs the extraction pool
+        "SocratesApp": {"database_url": db_url, "extraction_processes": 0},
     })
 
 

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.engine.base import EngineContext, ItemDraft, QuestionDraft
-from socrates_nb.engine.offline.bank import BankQuestion, questions_for
+from socrates_nb.engine.offline.bank import BankQuestion, load_bank, questions_for
 from socrates_nb.engine.offline.extraction import extract_items
 from socrates_nb.engine.offline.probing import probe_question
+from socrates_nb.quality.conflicts import Candidate, detect
+
+_WARM_UP = ("Pages shall load within 2 s.", "Customer data shall stay on premises.")
+
+
+def warm_up() -> None:
+    """Load the offline engine's data (question bank, extraction tables, classifier model and
+    lexicon, conflict groups) now. Parsing them holds the interpreter lock for a few hundred
+    milliseconds: a server pays that at start, not in its first answer, while other requests wait."""
+    load_bank()
+    drafts = [d for text in _WARM_UP for d in extract_items(None, text)]
+    first, second = (Candidate(id=i, key=d.key, category=d.category, text=d.text, value=d.value)
+                     for i, d in enumerate(drafts))
+    detect(second, [first])
 
 
 class OfflineEngine:

@@ -66,7 +66,7 @@ def test_bad_answers_are_refused_and_nothing_stored(ws: Workspace, session: Sess
 
 
 def test_answer_of_exactly_the_limit_is_accepted(ws: Workspace, session: Session) -> None:
-    text = ("Refunds are issued within 5 days. " * 600)[:MAX_ANSWER_CHARS - 1] + "."
+    text = ("Refunds are issued within 5 days, " * 600)[:MAX_ANSWER_CHARS - 1] + "."  # one long statement
     assert len(text) == MAX_ANSWER_CHARS
     turn = session.answer(text)
     assert turn.seq == 2 and turn.items

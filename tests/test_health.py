@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -115,7 +116,7 @@ def unreachable(db_url: str, tmp_path: Path) -> Database:
     if is_sqlite(db_url):
         folder = tmp_path / "gone"
         db = Database(normalize_database_url(f"sqlite:///{folder / 'socrates.db'}"))
-        folder.rmdir()  # made by Database(): without it SQLite cannot open the file
+        shutil.rmtree(folder)  # made by Database() with an empty file: without it SQLite cannot open the file
         return db
     return Database(normalize_database_url(db_url).set(host="127.0.0.1", port=1))
 

@@ -78,7 +78,8 @@ def _prepare_sqlite_file(path: Path) -> None:
         os.close(open_private_file(path, os.O_WRONLY))
     if path.parent.resolve() == data_dir().resolve():
         warn_if_shared(path.parent)
-    warn_if_shared(path)
+    if path.is_file():  # not a folder or device where the file should be: opening it fails with its own error
+        warn_if_shared(path)
 
 
 def _private_sidecars(path: Path) -> None:

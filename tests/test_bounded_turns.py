@@ -25,11 +25,13 @@ from socrates_nb.storage import models
 from socrates_nb.workspace import Workspace
 
 CORPUS = corpus(MAX_ANSWER)
-LINT_LIMIT_S = 2.0
+LINT_LIMIT_S = 10.0
 """A hard limit per lint/classify/extract call at 20,000 characters. The worst case measured
-is about 0.2 s (benchmarks/bench_adversarial.py); a super-linear rule took minutes."""
-TURN_LIMIT_S = 5.0
-"""A hard limit per whole offline turn (about 0.7 s measured at worst), room for a loaded CI."""
+is about 0.2 s (benchmarks/bench_adversarial.py), over 2 s under coverage on a loaded CI
+machine; a super-linear rule took minutes."""
+TURN_LIMIT_S = 20.0
+"""A hard limit per whole offline turn (about 0.7 s measured at worst; several seconds under
+coverage on a loaded machine; minutes before the rules were made linear)."""
 
 
 class _TooSlow(Exception):
@@ -81,6 +83,7 @@ def test_text_rules_finish_on_every_adversarial_text(name: str) -> None:
                 assert f"at most {MAX_ITEMS_PER_ANSWER}" in str(exc)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the text work is the same on PostgreSQL
 def test_whole_offline_turns_finish_on_every_adversarial_text(ws: Workspace) -> None:
     project = ws.create_project("Adversarial", template="web-app")
     for name, text in CORPUS.items():

@@ -222,7 +222,6 @@ class SessionService:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         asked: list[_Asked] = []
-        check_item_count(len(split_statements(text)))  # before any engine works on it, a model included
 
         def work(orm: OrmSession, extracted: _Extracted | None) -> TurnView | _Moved:
             session = owned_session(orm, actor, session_id, lock=True)
@@ -300,6 +299,8 @@ class SessionService:
                 break
             needs = self._prepare(actor, session_id, expected)
             engine = self._engine(actor, needs.spec)
+            if isinstance(engine, LlmEngine):  # before a model is paid; the offline rules check it themselves
+                check_item_count(len(split_statements(text)))
             at = time.perf_counter()
             drafts = self._extract(engine, needs, text)[:MAX_ITEMS_PER_ANSWER]
             calls = engine.drain() if isinstance(engine, LlmEngine) else []

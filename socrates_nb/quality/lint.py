@@ -90,6 +90,7 @@ from typing import Any
 
 from socrates_nb.categories import CATEGORIES
 from socrates_nb.errors import ValidationError
+from socrates_nb.quality.units import COUNTED_NOUNS, NUMBER_WORDS, alternation, unit_words
 
 MAX_LENGTH = 20_000
 """The longest text ``lint`` accepts, in characters."""
@@ -108,6 +109,15 @@ RULES: dict[str, str] = {
 """Every rule id (the single list) with a one-line description."""
 
 SEVERITIES = ("error", "warning", "info")
+
+VAGUENESS_RULES = ("vague-term", "unmeasurable", "escape-clause", "open-ended", "placeholder", "weak-verb")
+"""The rules whose warning- or error-level findings mark a statement as vague (not verifiable as
+written): what the probing rules and ``scripts/lint_stats.py --labelled`` count."""
+
+
+def flags_vagueness(findings: Iterable[Finding]) -> bool:
+    """True when one of ``findings`` is a warning or error of :data:`VAGUENESS_RULES`."""
+    return any(f.rule in VAGUENESS_RULES and f.severity != "info" for f in findings)
 
 NFR_STRICT = frozenset({"performance"})
 """Categories whose statements always need a number with a unit."""
@@ -233,57 +243,28 @@ def _claim(kept: list[tuple[int, int]], span: tuple[int, int]) -> bool:
     return True
 
 
-# Numbers with units: what makes a non-functional statement measurable.
-_NUMBER_WORDS = (
-    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty "
-    "sixty hundred thousand million billion half dozen"
-).split()
-_UNIT_WORDS = (
-    "ms msec msecs millisecond milliseconds s sec secs second seconds min mins minute minutes h hr hrs hour "
-    "hours day days business week weeks month months year years quarter quarters "
-    "req/s rps tps qps request requests transaction transactions query queries call calls hit hits "
-    "user users concurrent simultaneous session sessions connection connections client clients customer "
-    "customers visitor visitors record records row rows item items document documents file files message "
-    "messages event events order orders page pages job jobs task tasks operation operations "
-    "b kb mb gb tb pb byte bytes kib mib gib tib bit bits kbps mbps gbps "
-    "percent per cent times x fold click clicks step steps attempt attempts retry retries error errors "
-    "failure failures incident incidents defect defects fault faults crash crashes outage outages "
-    "node nodes server servers instance instances cpu cpus core cores replica replicas screen screens "
-    "field fields character characters language languages nines px pt dpi inch inches cm mm m meter meters "
-    "feet ft mile miles km hz khz mhz ghz fps frame frames device devices tenant tenants site sites "
-    "location locations year-old point points"
-).split()
-def trie_alternation(words: Iterable[str]) -> str:
-    """A regex group matching any of ``words`` (literally), built as a trie: trying it where
-    none matches costs a step or two, not one try per word (``re`` tries a plain
-    alternation's branches one by one). Longer words are preferred, as in a longest-first
-    alternation; the caller adds the boundary that must follow."""
-    trie: dict[str, dict] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, dict]) -> str:
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        ends = "" in node
-        body = branches[0] if len(branches) == 1 and not ends else f"(?:{'|'.join(branches)})"
-        return f"{body}?" if ends else body
-
-    return f"(?:{build(trie)})"
-
-
-_UNIT_ALT = trie_alternation(_UNIT_WORDS)
+# Numbers with units: what makes a non-functional statement measurable. The unit and number
+# words come from socrates_nb.quality.units, the one measurement vocabulary (units, rate things
+# and periods, counted nouns, number words); lint adds only the words below, which name no unit
+# there (physical units of screens, signals and distances; multipliers) but still make a
+# number a criterion ("44 px", "10 Mbps", "3x", "five nines").
+_NUMBER_WORDS = (*NUMBER_WORDS, "half")
+_LINT_ONLY_UNIT_WORDS = tuple(
+    """
+    px pt dpi cm mm m meter meters km inch inches feet ft mile miles hz khz mhz ghz fps frame frames
+    bit bits kbps mbps gbps times x fold nines point points quarter quarters year-old customer visitor
+    concurrent simultaneous
+    """.split()
+)
+_UNIT_WORDS = tuple(sorted({*unit_words(), *COUNTED_NOUNS, *_LINT_ONLY_UNIT_WORDS}))
+_UNIT_ALT = alternation(_UNIT_WORDS)
 # A whole run of digits and separators, read once: it starts only where no digit run goes
 # on from the left and it is never re-read from a shorter end (possessive), so the unit
 # branches after it are tried once per number, not once per digit.
 _NUMBER_RUN = r"(?<!\d)(?<!\d[,.])\d++(?:[,.]\d++)*+"
 _QUANTITY = re.compile(
     rf"""(?ix)
-    (?:{_NUMBER_RUN}|\b{trie_alternation(_NUMBER_WORDS)}\b|\b(?:a|an)\b(?=\s+(?:second|minute|hour|day|week|month|year)\b))
+    (?:{_NUMBER_RUN}|\b{alternation(_NUMBER_WORDS)}\b|\b(?:a|an)\b(?=\s+(?:second|minute|hour|day|week|month|year)\b))
     \s*(?:-\s*)?
     (?:(?:%|percent\b|per\s+cent\b|x\b|/\d+\b)
       |(?:[a-z][a-z-]*+\s++){{0,2}}(?:{_UNIT_ALT})(?![a-z]))
@@ -1212,6 +1193,6 @@ def lint(text: str, category: str | None = None) -> list[Finding]:
 
 __all__ = [
     "BINDING_MODALS", "EARS_PATTERNS", "ESCAPE_CLAUSES", "Finding", "MAX_LENGTH", "NFR_CLAIM", "NFR_STRICT",
-    "OPEN_ENDED", "RULES", "SEVERITIES", "VAGUE_TERMS", "WEAK_MODALS", "ears_pattern", "has_quantity",
-    "left_context", "lint",
+    "OPEN_ENDED", "RULES", "SEVERITIES", "VAGUE_TERMS", "VAGUENESS_RULES", "WEAK_MODALS", "ears_pattern",
+    "flags_vagueness", "has_quantity", "left_context", "lint",
 ]

@@ -60,7 +60,7 @@ def doc_names() -> list[str]:
 def load_script(name: str) -> dict[str, Any]:
     """The parsed ``eval/<name>/script.yaml``, checked for the fields the replay needs."""
     path = EVAL_DIR / name / "script.yaml"
-    data = yaml.safe_load(path.read_text("utf-8"))
+    data = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     for field in ("template", "answers", "statements", "functional_requirements", "expert"):
         if field not in data:
             raise ValueError(f"{path}: missing {field!r}")
@@ -185,7 +185,8 @@ def run_document(name: str, max_questions: int = 60) -> dict[str, Any]:
     labels = Labels(script["statements"])
     answers: dict[str, str] = {k: str(v) for k, v in script["answers"].items()}
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="socrates-eval-") as tmp:
+    shm = Path("/dev/shm")  # a RAM disk where there is one: SQLite's syncs cost most of the time
+    with tempfile.TemporaryDirectory(prefix="socrates-eval-", dir=shm if shm.is_dir() else None) as tmp:
         ws = snb.connect(f"sqlite:///{tmp}/eval.db", user="eval", engine="offline")
         try:
             project = ws.create_project(f"eval {name}", template=script["template"])
@@ -285,6 +286,8 @@ def _measure(
     matched = sum(c["items"] for c in per_cat.values())
     correct = sum(c["correct"] for c in per_cat.values())
     source_frs = [str(fr["id"]) for fr in script["functional_requirements"]]
+    functional_frs = {str(fr["id"]) for fr in script["functional_requirements"]
+                      if fr.get("kind", "functional") == "functional"}
     sent_norm = [norm(t) for t in sent]
     in_answers: set[str] = set()
     for s in labels.statements:
@@ -327,6 +330,8 @@ def _measure(
             "in_source": len(source_frs),
             "in_answers": len(in_answers),
             "captured": len(captured),
+            "functional_in_source": len(functional_frs),
+            "functional_captured": len(captured & functional_frs),
             "captured_ids": sorted(captured, key=_fr_order(source_frs)),
             "missing_from_answers": sorted(set(source_frs) - in_answers, key=_fr_order(source_frs)),
         },
@@ -379,7 +384,8 @@ def evaluate(names: list[str] | None = None, max_questions: int = 60) -> dict[st
                             for c in CATEGORIES if by_cat[c]["items"]},
         },
         "functional_requirements": {
-            k: sum(d["functional_requirements"][k] for d in docs) for k in ("in_source", "in_answers", "captured")
+            k: sum(d["functional_requirements"][k] for d in docs)
+            for k in ("in_source", "in_answers", "captured", "functional_in_source", "functional_captured")
         },
         "lint": {**lint, "vague_recall": _ratio(lint["vague_flagged"], lint["vague"]),
                  "precise_flag_rate": _ratio(lint["precise_flagged"], lint["precise"])},
@@ -420,6 +426,8 @@ def render(report: dict[str, Any]) -> str:
             out.append(f"    {c:<14}       {_pct(cell['precision'])}  ({cell['correct']}/{cell['items']})")
         out.append(f"FRs captured / source    {fr['captured']} / {fr['in_source']}  (in the answers given: "
                    f"{fr['in_answers']})")
+        if fr["functional_in_source"] != fr["in_source"]:
+            out.append(f"    of kind functional   {fr['functional_captured']} / {fr['functional_in_source']}")
         lint = d["lint"]
         out.append(f"lint flags vague         {lint['vague_flagged']} / {lint['vague']};  precise flagged "
                    f"{lint['precise_flagged']} / {lint['precise']}")

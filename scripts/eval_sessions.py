@@ -14,7 +14,9 @@ on a fresh temporary SQLite database per document, and reports per document and 
 * extraction precision by category (an item is correct when its statement is a real
   requirement and the item's category is the labelled one);
 * functional requirements captured / in the source (and / in the answers given);
-* lint on the items: vague statements flagged, precise statements flagged;
+* lint on the items: vague statements flagged, precise statements flagged (and the same
+  over every labelled statement of the script, extracted offline as the answer to its
+  question, whether the session asked it or not);
 * the final maturity (score, ready) beside the expert's judgement.
 
 Nothing here tunes the engine: it only measures. Deterministic: a fixed user name, a new
@@ -109,6 +111,17 @@ class Labels:
             return max(contained, key=lambda s: len(s["text"]))
         return None
 
+    def is_non_answer(self, answer: str) -> bool:
+        """Whether every statement of ``answer`` (as the engine splits it) is labelled a non-answer."""
+        labels = [self.match(piece) for piece in _split(answer)]
+        return bool(labels) and all(s is not None and not s.get("requirement") for s in labels)
+
+
+def _split(text: str) -> list[str]:
+    from socrates_nb.engine.offline.extraction import split_statements
+
+    return split_statements(text)
+
 
 def probe_reply(script: dict[str, Any], item_key: str) -> str:
     """The reply to a probe about ``item_key``: ``probes.by_key[item_key]`` else ``probes.default``
@@ -122,8 +135,6 @@ def probe_reply(script: dict[str, Any], item_key: str) -> str:
 def unlabelled_statements(script: dict[str, Any]) -> list[str]:
     """Statements (as the engine splits them) of the script's answers and probe replies
     that match no labelled statement: a script to fix, not a figure of the engine."""
-    from socrates_nb.engine.offline.extraction import split_statements
-
     labels = Labels(script["statements"])
     texts = [a for a in script["answers"].values()] + [DEFAULT_REPLY]
     probes = script.get("probes", DEFAULT_REPLY)
@@ -134,7 +145,7 @@ def unlabelled_statements(script: dict[str, Any]) -> list[str]:
         texts.extend((probes.get("by_key") or {}).values())
     missing: list[str] = []
     for text in texts:
-        for piece in split_statements(str(text)):
+        for piece in _split(str(text)):
             if labels.match(piece) is None and piece not in missing:
                 missing.append(piece)
     return missing
@@ -153,8 +164,8 @@ def _vague_rules() -> tuple[str, ...]:
 
 
 def _open_questions(project: Any, asked_non_answers: list[dict[str, str]]) -> dict[str, Any]:
-    """``Project.open_questions()`` when the API exists; else (temporarily) the questions the
-    script answered with a non-answer, marked ``api: false``."""
+    """``Project.open_questions()`` when the API exists; else (temporarily) the questions,
+    probes included, whose whole answer was a non-answer, marked ``api: false``."""
     api = getattr(project, "open_questions", None)
     if callable(api):
         rows = list(api())
@@ -216,9 +227,7 @@ def run_document(name: str, max_questions: int = 60) -> dict[str, Any]:
                     })
                 else:
                     reply = answers.get(q.key, DEFAULT_REPLY)
-                replied = labels.match(reply)
-                if not q.is_probe and (q.key in script.get("non_answers", ()) or q.key not in answers
-                                       or (replied is not None and not replied.get("requirement"))):
+                if labels.is_non_answer(reply):
                     asked_non_answers.append({"category": q.category, "key": q.key, "answer": reply})
                 transcript.append({"seq": asked, "key": q.key, "category": q.category, "probe": q.is_probe,
                                    "scripted": q.key in answers or q.is_probe})
@@ -336,6 +345,7 @@ def _measure(
             "missing_from_answers": sorted(set(source_frs) - in_answers, key=_fr_order(source_frs)),
         },
         "lint": lint,
+        "lint_all_statements": lint_all_statements(script),
         "maturity": {"score": round(float(spec.maturity.score), 1), "ready": bool(spec.maturity.ready)},
         "expert": {"score": expert.get("score"), "ready": expert.get("ready"), "why": expert.get("why")},
         "item_rows": items,
@@ -347,6 +357,40 @@ def _measure(
 def _fr_order(ids: list[str]) -> Any:
     order = {fr: i for i, fr in enumerate(ids)}
     return lambda fr: order.get(fr, len(order))
+
+
+def lint_all_statements(script: dict[str, Any]) -> dict[str, int] | None:
+    """Lint over every labelled requirement statement of the script, asked or not: each
+    answer is extracted offline as the answer to its question, and a statement counts as
+    flagged when one of its items has a vagueness finding. None when the engine's
+    extraction cannot be called this way."""
+    try:
+        from socrates_nb.engine.base import QuestionDraft
+        from socrates_nb.engine.offline.extraction import extract_items
+    except ImportError:  # pragma: no cover - the engine moved its API
+        return None
+    labels = Labels(script["statements"])
+    vague_rules = set(_vague_rules())
+    flagged: dict[str, bool] = {}
+    kind: dict[str, str] = {}
+    for key, answer in script["answers"].items():
+        question = QuestionDraft(key=key, category=key.split(".")[0], text="", why="")
+        try:
+            drafts = extract_items(question, str(answer))
+        except Exception:  # noqa: BLE001 - a refused answer is reported by the session replay
+            continue
+        for draft in drafts:
+            label = labels.match((draft.value or {}).get("text", draft.text))
+            if label is None or not label.get("requirement"):
+                continue
+            k = norm(label["text"])
+            kind[k] = "vague" if label.get("vague") else "precise"
+            flagged[k] = flagged.get(k, False) or any(f.get("rule") in vague_rules for f in draft.findings)
+    out = {"vague": 0, "vague_flagged": 0, "precise": 0, "precise_flagged": 0}
+    for k, v in kind.items():
+        out[v] += 1
+        out[f"{v}_flagged"] += int(flagged[k])
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -369,6 +413,12 @@ def evaluate(names: list[str] | None = None, max_questions: int = 60) -> dict[st
     items = sum(c["items"] for c in by_cat.values())
     correct = sum(c["correct"] for c in by_cat.values())
     lint = {k: sum(d["lint"][k] for d in docs) for k in ("vague", "vague_flagged", "precise", "precise_flagged")}
+    every = [d["lint_all_statements"] for d in docs]
+    lint_all = None if any(e is None for e in every) else {
+        k: sum(e[k] for e in every) for k in ("vague", "vague_flagged", "precise", "precise_flagged")}
+    if lint_all is not None:
+        lint_all.update(vague_recall=_ratio(lint_all["vague_flagged"], lint_all["vague"]),
+                        precise_flag_rate=_ratio(lint_all["precise_flagged"], lint_all["precise"]))
     overall = {
         "documents": len(docs),
         "questions_asked": sum(d["questions_asked"] for d in docs),
@@ -389,6 +439,7 @@ def evaluate(names: list[str] | None = None, max_questions: int = 60) -> dict[st
         },
         "lint": {**lint, "vague_recall": _ratio(lint["vague_flagged"], lint["vague"]),
                  "precise_flag_rate": _ratio(lint["precise_flagged"], lint["precise"])},
+        "lint_all_statements": lint_all,
         "maturity_vs_expert": [
             {"document": d["document"], "score": d["maturity"]["score"], "ready": d["maturity"]["ready"],
              "expert_score": d["expert"]["score"], "expert_ready": d["expert"]["ready"]}
@@ -431,6 +482,10 @@ def render(report: dict[str, Any]) -> str:
         lint = d["lint"]
         out.append(f"lint flags vague         {lint['vague_flagged']} / {lint['vague']};  precise flagged "
                    f"{lint['precise_flagged']} / {lint['precise']}")
+        la = d["lint_all_statements"]
+        if la is not None:
+            out.append(f"  (all labelled)         {la['vague_flagged']} / {la['vague']};  precise flagged "
+                       f"{la['precise_flagged']} / {la['precise']}")
         e = d["expert"]
         out.append(f"maturity                 {d['maturity']['score']:.1f} ready={d['maturity']['ready']}   "
                    f"expert {e['score']} ready={e['ready']}")
@@ -455,6 +510,10 @@ def render(report: dict[str, Any]) -> str:
                f"{fr['in_answers']})")
     out.append(f"lint flags vague         {lint['vague_flagged']} / {lint['vague']} ({_pct(lint['vague_recall'])});  "
                f"precise flagged {lint['precise_flagged']} / {lint['precise']} ({_pct(lint['precise_flag_rate'])})")
+    la = o["lint_all_statements"]
+    if la is not None:
+        out.append(f"  (all labelled)         {la['vague_flagged']} / {la['vague']} ({_pct(la['vague_recall'])});  "
+                   f"precise flagged {la['precise_flagged']} / {la['precise']} ({_pct(la['precise_flag_rate'])})")
     out.append("maturity vs expert")
     for m in o["maturity_vs_expert"]:
         out.append(f"    {m['document']:<24} tool {m['score']:5.1f} ready={m['ready']!s:<5}   "

@@ -113,9 +113,8 @@ def test_a_replay_reports_consistent_counts(report: dict[str, Any]) -> None:
     assert 0 <= lint["vague_flagged"] <= lint["vague"] and 0 <= lint["precise_flagged"] <= lint["precise"]
     assert lint["vague"] + lint["precise"] <= doc["items_matched"] - len(doc["non_answer_items"])
     every = doc["lint_all_statements"]
-    if every is not None:  # over every labelled statement: at least as many as reached the spec
+    if every is not None:  # over every labelled statement of the answers, asked or not
         assert 0 <= every["vague_flagged"] <= every["vague"] and 0 <= every["precise_flagged"] <= every["precise"]
-        assert every["vague"] + every["precise"] >= lint["vague"] + lint["precise"]
 
     assert 0.0 <= doc["maturity"]["score"] <= 100.0 and isinstance(doc["maturity"]["ready"], bool)
     assert doc["expert"]["score"] is not None and isinstance(doc["expert"]["ready"], bool)

@@ -163,27 +163,35 @@ def _vague_rules() -> tuple[str, ...]:
         return _FALLBACK_VAGUE_RULES
 
 
-def _open_questions(project: Any, asked_non_answers: list[dict[str, str]]) -> dict[str, Any]:
-    """``Project.open_questions()`` when the API exists; else (temporarily) the questions,
-    probes included, whose whole answer was a non-answer, marked ``api: false``."""
+def _open_questions(project: Any, spec: Any, asked_non_answers: list[dict[str, str]]) -> dict[str, Any]:
+    """The project's open questions, from the first source that exists: ``Project.open_questions()``
+    (``source: project``); else, temporarily, the specification's ``open_questions``
+    (``source: specification``); else the questions, probes included, whose whole answer
+    was a non-answer (``source: proxy``)."""
+    rows: list[Any] | None = None
+    source = "proxy"
     api = getattr(project, "open_questions", None)
     if callable(api):
-        rows = list(api())
+        rows, source = list(api()), "project"
+    elif getattr(getattr(spec, "view", None), "open_questions", None) is not None:
+        rows, source = list(spec.view.open_questions), "specification"
+    if rows is None:
         return {
-            "api": True,
-            "count": len(rows),
-            "by_category": dict(Counter(getattr(r, "category", "?") for r in rows)),
-            "items": [
-                {"category": getattr(r, "category", None), "key": getattr(r, "key", None),
-                 "status": getattr(r, "status", None), "answer": getattr(r, "answer", None)}
-                for r in rows
-            ],
+            "source": source,
+            "count": len(asked_non_answers),
+            "by_category": dict(Counter(r["category"] for r in asked_non_answers)),
+            "items": asked_non_answers,
         }
     return {
-        "api": False,
-        "count": len(asked_non_answers),
-        "by_category": dict(Counter(r["category"] for r in asked_non_answers)),
-        "items": asked_non_answers,
+        "source": source,
+        "count": len(rows),
+        "by_category": dict(Counter(getattr(r, "category", "?") for r in rows)),
+        "items": [
+            {"category": getattr(r, "category", None), "key": getattr(r, "key", None),
+             "status": getattr(r, "status", None), "answer": getattr(r, "answer", None)}
+            for r in rows
+        ],
+        "non_answered_questions": len(asked_non_answers),
     }
 
 
@@ -243,7 +251,7 @@ def run_document(name: str, max_questions: int = 60) -> dict[str, Any]:
                 q = turn.next_question
             ended = q is None
             spec = project.specification()
-            open_qs = _open_questions(project, asked_non_answers)
+            open_qs = _open_questions(project, spec, asked_non_answers)
         finally:
             ws.close()
     elapsed = time.perf_counter() - started
@@ -425,7 +433,7 @@ def evaluate(names: list[str] | None = None, max_questions: int = 60) -> dict[st
         "ended": sum(1 for d in docs if d["ended"]),
         "non_answer_items": sum(len(d["non_answer_items"]) for d in docs),
         "open_questions": sum(d["open_questions"]["count"] for d in docs),
-        "open_questions_api": all(d["open_questions"]["api"] for d in docs),
+        "open_questions_source": sorted({d["open_questions"]["source"] for d in docs}),
         "probes_true": sum(d["probes"]["true"] for d in docs),
         "probes_false": sum(d["probes"]["false"] for d in docs),
         "precision": {
@@ -469,8 +477,9 @@ def render(report: dict[str, Any]) -> str:
         out.append(f"items                    {d['items']} current ({d['items_matched']} matched to a labelled "
                    f"statement, {len(d['items_unmatched'])} unmatched)")
         out.append(f"non-answer items         {len(d['non_answer_items'])}")
-        api = "" if oq["api"] else "  [Project.open_questions() missing: questions answered with a non-answer]"
-        out.append(f"open questions           {oq['count']}{api}")
+        note = {"project": "", "specification": "  [from Specification.open_questions: Project.open_questions() missing]",
+                "proxy": "  [no open-question API: questions whose answer was a non-answer]"}[oq["source"]]
+        out.append(f"open questions           {oq['count']}{note}")
         out.append(f"probes true / false      {d['probes']['true']} / {d['probes']['false']}")
         out.append(f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})")
         for c, cell in pr["by_category"].items():
@@ -500,8 +509,8 @@ def render(report: dict[str, Any]) -> str:
     out.append(f"== overall ({o['documents']} documents) ==")
     out.append(f"questions asked          {o['questions_asked']}; sessions ended {o['ended']}/{o['documents']}")
     out.append(f"non-answer items         {o['non_answer_items']}")
-    api = "" if o["open_questions_api"] else "  [API missing: proxy count]"
-    out.append(f"open questions           {o['open_questions']}{api}")
+    note = "" if o["open_questions_source"] == ["project"] else f"  [source: {', '.join(o['open_questions_source'])}]"
+    out.append(f"open questions           {o['open_questions']}{note}")
     out.append(f"probes true / false      {o['probes_true']} / {o['probes_false']}")
     out.append(f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})")
     for c, cell in pr["by_category"].items():

@@ -10,7 +10,8 @@ on a fresh temporary SQLite database per document, and reports per document and 
 * questions asked, and whether the session ended (next question None) within the limit;
 * non-answer items: current items whose source statement is labelled ``requirement: false``;
 * open questions (``Project.open_questions()``);
-* probes true / false (true when the probed item's source statement is labelled vague);
+* probes true / false (true when the probed item's source statement is labelled vague;
+  a probe of an item that matches no labelled statement is counted apart);
 * extraction precision by category (an item is correct when its statement is a real
   requirement and the item's category is the labelled one);
 * functional requirements captured / in the source (and / in the answers given);
@@ -331,7 +332,8 @@ def _measure(
         "probes": {
             "total": len(probes),
             "true": sum(1 for p in probes if p["vague"]),
-            "false": sum(1 for p in probes if not p["vague"]),
+            "false": sum(1 for p in probes if p["statement"] is not None and not p["vague"]),
+            "unknown": sum(1 for p in probes if p["statement"] is None),
             "list": probes,
         },
         "precision": {
@@ -436,6 +438,7 @@ def evaluate(names: list[str] | None = None, max_questions: int = 60) -> dict[st
         "open_questions_source": sorted({d["open_questions"]["source"] for d in docs}),
         "probes_true": sum(d["probes"]["true"] for d in docs),
         "probes_false": sum(d["probes"]["false"] for d in docs),
+        "probes_unknown": sum(d["probes"]["unknown"] for d in docs),
         "precision": {
             "overall": _ratio(correct, items), "correct": correct, "items": items,
             "by_category": {c: {**by_cat[c], "precision": _ratio(by_cat[c]["correct"], by_cat[c]["items"])}
@@ -480,7 +483,8 @@ def render(report: dict[str, Any]) -> str:
         note = {"project": "", "specification": "  [from Specification.open_questions: Project.open_questions() missing]",
                 "proxy": "  [no open-question API: questions whose answer was a non-answer]"}[oq["source"]]
         out.append(f"open questions           {oq['count']}{note}")
-        out.append(f"probes true / false      {d['probes']['true']} / {d['probes']['false']}")
+        unknown = f"  ({d['probes']['unknown']} of an item matching no statement)" if d["probes"]["unknown"] else ""
+        out.append(f"probes true / false      {d['probes']['true']} / {d['probes']['false']}{unknown}")
         out.append(f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})")
         for c, cell in pr["by_category"].items():
             out.append(f"    {c:<14}       {_pct(cell['precision'])}  ({cell['correct']}/{cell['items']})")
@@ -511,7 +515,8 @@ def render(report: dict[str, Any]) -> str:
     out.append(f"non-answer items         {o['non_answer_items']}")
     note = "" if o["open_questions_source"] == ["project"] else f"  [source: {', '.join(o['open_questions_source'])}]"
     out.append(f"open questions           {o['open_questions']}{note}")
-    out.append(f"probes true / false      {o['probes_true']} / {o['probes_false']}")
+    unknown = f"  ({o['probes_unknown']} unmatched)" if o["probes_unknown"] else ""
+    out.append(f"probes true / false      {o['probes_true']} / {o['probes_false']}{unknown}")
     out.append(f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})")
     for c, cell in pr["by_category"].items():
         out.append(f"    {c:<14}       {_pct(cell['precision'])}  ({cell['correct']}/{cell['items']})")

@@ -91,7 +91,7 @@ def test_a_replay_reports_consistent_counts(report: dict[str, Any]) -> None:
     assert len(doc["non_answer_items"]) <= doc["items_matched"]
 
     probes = doc["probes"]
-    assert probes["true"] + probes["false"] == probes["total"] == len(probes["list"])
+    assert probes["true"] + probes["false"] + probes["unknown"] == probes["total"] == len(probes["list"])
     assert all(p["key"].startswith("probe.") for p in probes["list"])
 
     precision = doc["precision"]
@@ -128,7 +128,7 @@ def test_overall_sums_the_documents(report: dict[str, Any]) -> None:
     assert overall["documents"] == 1
     assert overall["questions_asked"] == doc["questions_asked"]
     assert overall["non_answer_items"] == len(doc["non_answer_items"])
-    assert overall["probes_true"] + overall["probes_false"] == doc["probes"]["total"]
+    assert overall["probes_true"] + overall["probes_false"] + overall["probes_unknown"] == doc["probes"]["total"]
     assert overall["precision"]["items"] == doc["precision"]["items"]
     assert overall["functional_requirements"]["captured"] == doc["functional_requirements"]["captured"]
     assert [m["document"] for m in overall["maturity_vs_expert"]] == [DOC]

@@ -281,6 +281,7 @@ def _measure(
                "statement": label["text"] if label else None,
                "label_category": label.get("category") if label else None,
                "requirement": bool(label and label.get("requirement")), "flagged": flagged}
+        row["rewritten"] = norm(item.text) != norm(text)
         items.append(row)
         if label is None:
             unmatched.append(item.text)
@@ -328,6 +329,8 @@ def _measure(
         "items_matched": matched,
         "items_unmatched": unmatched,
         "non_answer_items": non_answer_items,
+        "rewritten_items": [{"statement": r["statement"] or r["text"], "text": r["text"]}
+                            for r in items if r["rewritten"]],
         "open_questions": open_qs,
         "probes": {
             "total": len(probes),
@@ -480,6 +483,8 @@ def render(report: dict[str, Any]) -> str:
         out.append(f"items                    {d['items']} current ({d['items_matched']} matched to a labelled "
                    f"statement, {len(d['items_unmatched'])} unmatched)")
         out.append(f"non-answer items         {len(d['non_answer_items'])}")
+        out.append(f"rewritten items          {len(d['rewritten_items'])} (text differs from the statement; "
+                   f"listed in --json for a faithfulness check)")
         note = {"project": "", "specification": "  [from Specification.open_questions: Project.open_questions() missing]",
                 "proxy": "  [no open-question API: questions whose answer was a non-answer]"}[oq["source"]]
         out.append(f"open questions           {oq['count']}{note}")

@@ -261,6 +261,21 @@ NUMERIC_DOES_NOT_FIRE = [
 ]
 
 
+
+@pytest.mark.parametrize(
+    ("limit", "unit"), [("86,400 req/day", "req/d"), ("3,600 req/h", "req/h"), ("60 req/min", "req/min")]
+)
+def test_a_daily_rate_limit_conflicts_like_an_hourly_one(limit: str, unit: str) -> None:
+    """Issue 15: "at most 86,400 req/day" against "at least 5 req/s" was independent while the
+    same limit in req/h was a high conflict (the conflict rules had their own unit table)."""
+    number = float(limit.split()[0].replace(",", ""))
+    cap = measured(f"At most {limit}", "performance.throughput", number, unit, "throughput", "max")
+    floor = measured("At least 5 req/s", "performance.throughput", 5, "req/s", "throughput", "min")
+    assert kind_of(cap, floor) == ("conflict", "numeric", "high")
+    same = measured("Throughput at most 1 req/s", "performance.throughput", 1, "req/s", "throughput", "max")
+    assert kind_of(cap, same)[0] == "restatement"
+
+
 @pytest.mark.parametrize(("old", "new", "severity"), NUMERIC_FIRES)
 def test_numeric_conflict_fires(old: Candidate, new: Candidate, severity: str) -> None:
     v = verdict(old, new)

@@ -233,7 +233,7 @@ def test_comparable_values_are_in_base_units() -> None:
     assert comparable({"number": 200, "unit": "ms"}) == pytest.approx(0.2)
     assert comparable({"number": 2, "unit": "min"}) == 120
     assert comparable({"number": 3, "unit": "h"}) == 10800
-    assert comparable({"number": 5, "unit": "GB"}) == 5
+    assert comparable({"number": 5, "unit": "GB"}) == 5e9  # bytes
     assert comparable({"text": "no number"}) is None
 
 

@@ -473,7 +473,7 @@ def test_comparable_values_are_in_base_units() -> None:
     assert comparable({"number": 200, "unit": "ms"}) == pytest.approx(0.2)
     assert comparable({"number": 2, "unit": "min"}) == 120
     assert comparable({"number": 1, "unit": "yr"}) == pytest.approx(365.25 * 86400)
-    assert comparable({"number": 500, "unit": "MB"}) == pytest.approx(0.5)
+    assert comparable({"number": 500, "unit": "MB"}) == pytest.approx(5e8)  # bytes
     assert comparable({"number": 600, "unit": "req/min"}) == pytest.approx(10)
     assert comparable({"text": "no number"}) is None
     assert dimension("ms") == dimension("yr") == "time" and dimension("GB") == "size" and dimension("parsecs") is None

@@ -11,7 +11,10 @@ import re
 
 import pytest
 
+from socrates_nb.engine import QuestionDraft
+from socrates_nb.engine.offline.extraction import extract_items
 from socrates_nb.quality import units as u
+from socrates_nb.quality.conflicts import Candidate, detect
 
 RATE_UNITS = [s for s, unit in u.UNITS.items() if unit.quantity == "rate"]
 RATE_PAIRS = [(a, b) for a, b in itertools.permutations(RATE_UNITS, 2) if u.dimension(a) == u.dimension(b)]
@@ -27,7 +30,7 @@ def test_every_unit_has_a_base_and_the_base_has_factor_one() -> None:
 @pytest.mark.parametrize(
     ("spelling", "symbol"),
     [
-        ("ms", "ms"), ("Milliseconds", "ms"), ("sec", "s"), ("minutes", "min"), ("hrs", "h"), ("business days", "d"),
+        ("ms", "ms"), ("Milliseconds", "ms"), ("sec", "s"), ("minutes", "min"), ("hrs", "h"), ("days", "d"), ("business days", "d"),
         ("weeks", "wk"), ("months", "mo"), ("yrs", "yr"),
         ("req/s", "req/s"), ("rps", "req/s"), ("qps", "req/s"), ("requests per second", "req/s"),
         ("req/min", "req/min"), ("rpm", "req/min"), ("requests/hour", "req/h"), ("requests an hour", "req/h"),
@@ -138,6 +141,8 @@ def test_unit_words_for_lint() -> None:
         assert w in words
     for w in ("per", "a", "b", "d"):
         assert w not in words
+    own = u.unit_words(counted=False)
+    assert {"ms", "seconds", "req/s", "wk", "users", "rps"} <= set(own) and not {"orders", "customers"} & set(own)
     assert "clicks" in u.COUNTED_NOUNS and not set(u.COUNTED_NOUNS) & {"ms", "users"}
 
 
@@ -150,3 +155,26 @@ def test_the_patterns_are_linear_on_adversarial_input() -> None:
         start = time.perf_counter()
         list(pattern.finditer(text))
         assert time.perf_counter() - start < 1.0, unit
+
+
+# --- whole statements: extraction reads the unit, the conflict rules compare in base units ----
+
+
+def _statement(bound: str, per_second: float, unit: str) -> Candidate:
+    number = round(u.convert(per_second, u.BASE_UNITS[u.dimension(unit)], unit), 6)
+    shown = f"{number:,.0f}" if float(number).is_integer() else f"{number:,}"
+    question = QuestionDraft(key="performance.asked", category="performance", text="How many?", why="Sizing.")
+    (draft,) = extract_items(question, f"Throughput must be {bound} {shown} {unit}.")
+    assert draft.value["unit"] == unit and draft.value["metric"] == "throughput", draft.value
+    return Candidate.of(draft, id=f"{bound} {unit}")
+
+
+@pytest.mark.parametrize(("a", "b"), RATE_PAIRS)
+def test_every_rate_limit_meets_every_rate_of_its_dimension(a: str, b: str) -> None:
+    """"at most 86,400 req/day" vs "at least 5 req/s" is a high conflict, as in any other pair of units."""
+    cap = _statement("at most", 1, a)
+    (found,) = detect(_statement("at least", 5, b), [cap])
+    assert (found[1].kind, found[1].type, found[1].severity) == ("conflict", "numeric", "high"), found
+    (same,) = detect(_statement("at most", 1, b), [cap])
+    assert same[1].kind == "restatement", same
+    assert detect(_statement("at least", 0.5, b), [cap]) == []  # a range: at least half, at most one per second

@@ -18,9 +18,11 @@ numeric > exclusive > polarity):
   the content words of ``value["text"]`` without metric, unit and bound words, plus its
   other numbers ("98% of tasks", "on a 56k connection"), and two subjects match when one
   contains the other, so "p95 under 200 ms" speaks about every latency of its category).
-  Different keys need a metric on both sides. Units are normalised (ms/s/min/h/d/w/month/y,
-  B/KB/MB/GB/TB/PB, req/s, req/min, req/h); availability is compared as allowed downtime
-  (100 - x), so 99.9% vs 99% is a 10x gap. Bounds (``max``, ``min``, ``exact``; missing
+  Different keys need a metric on both sides. Units are normalised by
+  :mod:`socrates_nb.quality.units` (the one unit table: any time, size, rate per
+  s/min/h/d/wk/mo, count, percent; a stored unit may be a symbol or a spelling, "req/d"
+  or "requests per day"), so 86,400 req/day is 1 req/s; availability is compared as
+  allowed downtime (``units.downtime_percent``: 100 - x), so 99.9% vs 99% is a 10x gap. Bounds (``max``, ``min``, ``exact``; missing
   means ``exact``):
 
   - ``max`` below ``min``: high (``max`` at or above ``min`` is a range: no conflict);
@@ -60,6 +62,8 @@ from importlib import resources
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import yaml
+
+from socrates_nb.quality import units
 
 CONFLICT_TYPES = ("value", "numeric", "polarity", "exclusive")
 MAX_CONFLICTS_PER_ITEM = 3
@@ -376,29 +380,6 @@ def _polarity_verdict(a: Candidate, b: Candidate, subject: str) -> Verdict:
 
 # --- measures ---------------------------------------------------------------------------------
 
-_TIME = {
-    "ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
-    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-    "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
-    "d": 86400.0, "day": 86400.0, "days": 86400.0,
-    "w": 604800.0, "wk": 604800.0, "week": 604800.0, "weeks": 604800.0,
-    "mo": 2629800.0, "month": 2629800.0, "months": 2629800.0,
-    "y": 31557600.0, "yr": 31557600.0, "year": 31557600.0, "years": 31557600.0,
-}
-_DATA = {"b": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "pb": 1e15}
-_RATE = {
-    "req/s": 1.0, "rps": 1.0, "requests/s": 1.0, "requests per second": 1.0, "qps": 1.0, "tps": 1.0,
-    "req/min": 1 / 60, "rpm": 1 / 60, "requests per minute": 1 / 60,
-    "req/h": 1 / 3600, "requests per hour": 1 / 3600,
-}
-_UNITS: dict[str, tuple[str, float]] = {
-    **{u: ("time", f) for u, f in _TIME.items()},
-    **{u: ("data", f) for u, f in _DATA.items()},
-    **{u: ("rate", f) for u, f in _RATE.items()},
-    "users": ("users", 1.0), "user": ("users", 1.0),
-    "%": ("percent", 1.0), "percent": ("percent", 1.0),
-}
 _FAMILY_ALIASES = {
     "response_time": "latency", "response": "latency", "uptime": "availability",
     "rps": "throughput", "qps": "throughput", "tps": "throughput", "request_rate": "throughput",
@@ -450,14 +431,15 @@ def _measure_of(value: Mapping[str, Any]) -> _Measure | None:
     if number is None:
         return None
     unit = str(value.get("unit") or "").strip()
-    dim, factor = _UNITS.get(unit.lower(), (f"unit:{unit.lower()}", 1.0))
+    known = units.lookup(unit)
+    dim, factor = (known.dimension, known.factor) if known else (f"unit:{unit.lower()}", 1.0)
     family, qual = _family(str(value.get("metric") or ""))
     bound = value.get("bound")
     bound = bound if bound in _BOUNDS else "exact"
     shown = f"{_fmt_number(number)}{'' if unit == '%' else ' '}{unit}".rstrip()
     x, stated = number * factor, bound
     if family == "availability" and dim == "percent":
-        x, bound = 100.0 - x, _FLIP[bound]  # compare allowed downtime: 99.9% vs 99% is 0.1 vs 1
+        x, bound = units.downtime_percent(x), _FLIP[bound]  # compare allowed downtime: 99.9% vs 99% is 0.1 vs 1
     return _Measure(x, (number, unit == "%"), dim, bound, family, qual, shown, stated)
 
 
@@ -581,7 +563,7 @@ _MEASURE_WORDS = frozenset(
     serve serves expect expected take takes measured average mean median
     respond responds sustain sustains
     """.split()
-)
+) | frozenset(_stem(part) for word in units.unit_words(counted=False) for part in word.split("/") if part)
 
 
 @lru_cache(maxsize=8192)

@@ -78,7 +78,7 @@ _TIME = (
     ("s", _SECOND, "s sec secs second seconds"),
     ("min", _MINUTE, "min mins minute minutes"),
     ("h", _HOUR, "h hr hrs hour hours"),
-    ("d", _DAY, "day days|business day|business days|working day|working days|calendar day|calendar days"),
+    ("d", _DAY, "day|days|business day|business days|working day|working days|calendar day|calendar days"),
     ("wk", _WEEK, "wk wks week weeks"),
     ("mo", _MONTH, "month months"),
     ("yr", _YEAR, "yr yrs year years"),
@@ -334,16 +334,23 @@ matches the spelling of any unit; :func:`lookup` names the unit of what it match
 with a boundary such as ``(?![\\w/%])``."""
 
 
-def unit_words() -> tuple[str, ...]:
+def unit_words(counted: bool = True) -> tuple[str, ...]:
     """Every single word that names a unit or a rate's thing or period after a number
     ("ms", "seconds", "req/s", "requests", "gb", "users", "%"), sorted; multi-word
     spellings contribute their words except connectors ("per", "a", "an", "each"). The
-    one-letter "b" and "d" are left out (a label more often than a unit: "2b", "3D")."""
-    words: set[str] = set()
+    one-letter "b" and "d" are left out (a label more often than a unit: "2b", "3D").
+
+    With ``counted=False``, only words that name a unit itself: not the nouns that name
+    what is counted ("users", "orders", "requests"), which say what a limit is about; the
+    symbols ("users", "req/s", "items/d") and abbreviations ("rps") stay."""
+    words: set[str] = set(_PERIOD_BY_WORD)
     for unit in UNITS.values():
-        for spelling in (unit.symbol.lower(), *unit.spellings):
-            words.update(spelling.split(" "))
-    words.update(_THING_BY_NOUN, _PERIOD_BY_WORD)
+        words.add(unit.symbol.lower())
+        if counted or unit.quantity not in ("users", "count"):
+            for spelling in unit.spellings:
+                words.update(spelling.split(" "))
+    if counted:
+        words.update(_THING_BY_NOUN)
     return tuple(sorted(words - set(_RATE_CONNECTORS) - {"b", "d", "us"}))
 
 

@@ -50,6 +50,7 @@ import yaml
 
 from socrates_nb.categories import CATEGORIES
 from socrates_nb.engine.base import ItemDraft, QuestionDraft, check_item_count
+from socrates_nb.quality import units
 from socrates_nb.quality.classifier import classify_scores
 from socrates_nb.quality.lint import MAX_LENGTH, left_context, lint
 
@@ -320,67 +321,14 @@ def split_statements(answer: str) -> list[str]:
 # 4a. Measures: numbers with units, their metric and bound
 # ---------------------------------------------------------------------------------------
 
-# canonical unit -> (dimension, factor to the dimension's base unit)
-UNITS: dict[str, tuple[str, float]] = {
-    "ms": ("time", 0.001), "s": ("time", 1.0), "min": ("time", 60.0), "h": ("time", 3600.0),
-    "d": ("time", 86400.0), "wk": ("time", 604800.0), "mo": ("time", 2629800.0), "yr": ("time", 31557600.0),
-    "req/s": ("rate", 1.0), "req/min": ("rate", 1 / 60), "req/h": ("rate", 1 / 3600), "req/d": ("rate", 1 / 86400),
-    "tx/s": ("tx_rate", 1.0), "tx/min": ("tx_rate", 1 / 60), "msg/s": ("msg_rate", 1.0),
-    "users": ("users", 1.0), "records": ("count", 1.0),
-    "KB": ("size", 1e-6), "MB": ("size", 1e-3), "GB": ("size", 1.0), "TB": ("size", 1e3), "PB": ("size", 1e6),
-    "%": ("percent", 1.0),
-    "USD": ("money_usd", 1.0), "EUR": ("money_eur", 1.0), "GBP": ("money_gbp", 1.0), "CHF": ("money_chf", 1.0),
-}
-"""Canonical units: their dimension (values of two dimensions never compare) and the factor
-to the dimension's base unit (seconds, GB, requests per second, ...)."""
-
-_METRIC_DIMENSION = {
-    "time": "time", "rate": "rate", "tx_rate": "rate", "msg_rate": "rate", "users": "users", "count": "count",
-    "size": "size", "percent": "percent",
-}
-
-_UNIT_SPELLINGS: dict[str, tuple[str, ...]] = {
-    "ms": ("ms", "msec", "msecs", "millisecond", "milliseconds"),
-    "s": ("s", "sec", "secs", "second", "seconds"),
-    "min": ("min", "mins", "minute", "minutes"),
-    "h": ("h", "hr", "hrs", "hour", "hours"),
-    "d": ("days?", "business\\s+days?", "working\\s+days?", "calendar\\s+days?"),
-    "wk": ("wks?", "weeks?"),
-    "mo": ("months?",),
-    "yr": ("yrs?", "years?"),
-    "req/s": (
-        "req/s", "req/sec", "reqs/s", "requests?/s", "requests?/sec", "requests?\\s+(?:per|a|an|each)\\s+second",
-        "rps", "qps", "quer(?:y|ies)\\s+per\\s+second", "calls?\\s+per\\s+second", "hits\\s+per\\s+second",
-    ),
-    "req/min": ("req/min", "requests?/min", "requests?\\s+(?:per|a|an|each)\\s+minute", "rpm", "calls?\\s+per\\s+minute"),
-    "req/h": ("req/h", "requests?\\s+(?:per|an|a|each)\\s+hour"),
-    "req/d": ("req/d", "req/day", "requests?/day", "requests?\\s+(?:per|a|each)\\s+day"),
-    "tx/s": ("tps", "tx/s", "transactions?/s", "transactions?\\s+(?:per|a|each)\\s+second"),
-    "tx/min": ("tpm", "tx/min", "transactions?\\s+(?:per|a|each)\\s+minute"),
-    "msg/s": ("msg/s", "messages?\\s+per\\s+second", "events?\\s+per\\s+second", "events/s"),
-    "users": (
-        "(?:(?:concurrent|simultaneous|active|daily|monthly|weekly|registered|named|internal|external|total|"
-        "paying|new|unique|logged[ -]in|online|end)\\s+){0,3}(?:users?|customers|visitors|subscribers|members|people)",
-    ),
-    "records": ("(?:rows|records|documents|events|transactions|orders|messages)(?!\\s+(?:per|a|each)\\s)",),
-    "KB": ("kb", "kib", "kilobytes?"),
-    "MB": ("mb", "mib", "megabytes?"),
-    "GB": ("gb", "gib", "gigabytes?"),
-    "TB": ("tb", "tib", "terabytes?"),
-    "PB": ("pb", "pib", "petabytes?"),
-    "%": ("%", "percent", "per\\s+cent", "pct"),
-    "USD": ("usd", "dollars?", "us\\s+dollars?"),
-    "EUR": ("eur", "euros?", "€"),
-    "GBP": ("gbp", "pounds?"),
-    "CHF": ("chf",),
-}
-_SPELLING_TO_UNIT = [(re.compile(rf"(?:{s})\Z", re.IGNORECASE), unit) for unit, ss in _UNIT_SPELLINGS.items() for s in ss]
-_UNIT_ALT = "|".join(s for ss in _UNIT_SPELLINGS.values() for s in ss)
+UNITS = units.UNITS
+"""The canonical units (:mod:`socrates_nb.quality.units`, the one unit table): a measure's
+``unit`` is one of these symbols."""
+_UNIT_ALT = units.UNIT_PATTERN
 # Bounded thousands groups (up to 10^21) and a possessive digit run: each number is read in
 # constant work, however many digits or groups follow ("100 100 100 ..." is not one number).
 _NUM = r"(?:\d{1,3}(?:,\d{3}){1,6}+|\d{1,3}(?:[ \u202f\u00a0]\d{3}){1,6}+(?!\d)|\d++)(?:\.\d+)?"
 _SCALE = r"(?:(?<=\d)[kK]|(?<=\d)M(?!B|b|iB)|\s+(?:thousand|million|billion|bn)\b)"
-_SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "billion": 1e9, "bn": 1e9}
 _MEASURE = re.compile(
     rf"(?<![\w.,/])(?P<num>{_NUM})(?P<scale>{_SCALE})?(?P<plus>\+)?\s*(?P<unit>{_UNIT_ALT})(?![\w/%])(?P<plus2>\+)?",
     re.IGNORECASE,
@@ -451,17 +399,15 @@ class Measure:
 def _number(text: str, scale: str | None) -> int | float:
     number = float(re.sub(r"[,\s\u202f\u00a0]", "", text))
     if scale:
-        number *= _SCALES[scale.strip().lower()]
+        number *= units.SCALES[scale.strip().lower()]
     number = round(number, 6)
     return int(number) if number.is_integer() else number
 
 
 def _canonical_unit(spelling: str) -> str:
-    spelling = spelling.strip()
-    for pattern, unit in _SPELLING_TO_UNIT:
-        if pattern.fullmatch(spelling):
-            return unit
-    raise AssertionError(spelling)  # pragma: no cover - every alternative has a spelling
+    found = units.canonical(spelling)
+    assert found is not None, spelling  # every spelling of UNIT_PATTERN names a unit
+    return found
 
 
 def _metric_in(text: str, dimension: str, unit: str) -> str | None:
@@ -541,12 +487,12 @@ def measures(statement: str, category: str | None = None) -> list[Measure]:
     in_statement: dict[tuple[str, str], str | None] = {}
     about_backups = raw and _BACKUP_WORDS.search(statement) is not None
     for i, (start, end, number, unit, plus) in enumerate(raw):
-        dimension = UNITS[unit][0]
+        dimension = UNITS[unit].dimension
         prev_end = raw[i - 1][1] if i > 0 else 0
         next_start = raw[i + 1][0] if i + 1 < len(raw) else len(statement)
         window = statement[prev_end : min(next_start, end + 40)]
         before = left_context(statement, start)
-        metric_dim = _METRIC_DIMENSION.get(dimension, "money" if dimension.startswith("money") else dimension)
+        metric_dim = UNITS[unit].quantity
         if metric_dim == "time" and _EVERY_BEFORE.search(before):
             metric = "backup_interval" if about_backups else "interval"
         else:
@@ -589,19 +535,20 @@ def _primary(found: list[Measure], category: str | None) -> Measure | None:
 
 
 def dimension(unit: str) -> str | None:
-    """The dimension of a canonical unit ("time", "size", "rate", ...); None if unknown."""
-    return UNITS[unit][0] if unit in UNITS else None
+    """The dimension of a unit ("time", "size", "rate", ...); None if unknown (:func:`units.dimension`)."""
+    return units.dimension(unit)
 
 
 def comparable(value: dict[str, Any]) -> float | None:
-    """A numeric value in its dimension's base unit (seconds, GB, req/s, ...), else None.
+    """A numeric value in its dimension's base unit (seconds, bytes, req/s, ...), else None.
 
     Compare two values only when ``dimension`` of their units is the same.
     """
     if "number" not in value:
         return None
-    factor = UNITS.get(str(value.get("unit", "")), ("", 1.0))[1]
-    return float(value["number"]) * factor
+    number = float(value["number"])
+    base = units.to_base(number, str(value.get("unit", "")))
+    return number if base is None else base
 
 
 # ---------------------------------------------------------------------------------------

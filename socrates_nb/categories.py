@@ -62,3 +62,10 @@ def require_category(name: str) -> str:
     if name not in CATEGORY_INFO:
         raise ValidationError(f"unknown category {name!r}; valid categories: {', '.join(CATEGORIES)}")
     return name
+
+
+NON_FUNCTIONAL = frozenset(
+    {"performance", "scalability", "security", "reliability", "usability", "operations", "compliance"}
+)
+"""The quality categories (ISO 25010): a measured target raises an item's confidence, and
+their vague items block readiness until followed up."""

@@ -24,12 +24,12 @@ from socrates_nb.__about__ import __version__
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.errors import ValidationError
 from socrates_nb.logs import get_logger
-from socrates_nb.services.views import ItemView, SpecView
+from socrates_nb.services.views import ItemView, OpenQuestionView, SpecView
 
 _log = get_logger(__name__)
 
 FORMATS = ("md", "json", "csv", "html")
-SPEC_FORMAT_VERSION = 1
+SPEC_FORMAT_VERSION = 2
 
 
 def spec_to_dict(spec: SpecView) -> dict[str, Any]:
@@ -50,7 +50,17 @@ def spec_to_dict(spec: SpecView) -> dict[str, Any]:
             {k: v for k, v in c.to_dict().items() if k not in ("id", "item_ids")} for c in spec.conflicts
         ],
         "gaps": list(spec.gaps),
+        "open_questions": [_open_question(q) for q in spec.open_questions],
     }
+
+
+def _open_question(q: OpenQuestionView) -> dict[str, Any]:
+    return {"category": q.category, "key": q.key, "question": q.question, "answer": q.answer, "status": q.status}
+
+
+def open_question_refs(spec: SpecView) -> list[tuple[str, OpenQuestionView]]:
+    """The open questions numbered ``OQ-001``, ``OQ-002``... in the specification's order."""
+    return [(f"OQ-{n:03d}", q) for n, q in enumerate(spec.open_questions, 1)]
 
 
 def _item(item: ItemView) -> dict[str, Any]:
@@ -85,7 +95,9 @@ def csv_cell(text: str) -> str:
 
 
 def to_csv(spec: SpecView) -> str:
-    """One row per current item: ref, category, key, text, confidence, value (JSON), findings, source.
+    """One row per current item: ref, category, key, text, confidence, value (JSON), findings, source;
+    then one row per open question: ref ``OQ-001``..., category, key, the question as text, empty
+    confidence and value, findings ``open-question``, and the question and answer.
 
     Every cell of an item row is quoted (a ``;`` or ``,`` inside a cell never splits it, whatever
     separator a spreadsheet assumes) and passed through :func:`csv_cell`; the header is plain.
@@ -98,6 +110,10 @@ def to_csv(spec: SpecView) -> str:
             i.ref, i.category, i.key, i.text, f"{i.confidence:.2f}",
             json.dumps(i.value, sort_keys=True, ensure_ascii=False),
             "; ".join(f["rule"] for f in i.findings), i.source_question or "", i.source_answer or "",
+        )])
+    for ref, q in open_question_refs(spec):
+        writer.writerow([csv_cell(cell) for cell in (
+            ref, q.category, q.key, q.question, "", "", "open-question", q.question, q.answer,
         )])
     return out.getvalue()
 
@@ -163,8 +179,17 @@ def to_markdown(spec: SpecView) -> str:
         ]
     else:
         lines.append("None.")
+    lines += ["", "## Open questions", ""]
+    lines += [
+        f"- **{ref}** ({CATEGORY_INFO[q.category].label}) {md_escape(q.question or q.key)} "
+        f"Answer so far: \"{md_escape(q.answer)}\"" + (" _(reopened)_" if q.status == "reopened" else "")
+        for ref, q in open_question_refs(spec)
+    ] or ["None."]
     lines += ["", "## Gaps", ""]
     lines += [f"- {md_escape(g)}" for g in spec.gaps] or ["None: every category meets its target."]
+    blockers = spec.maturity.blockers()
+    if blockers:
+        lines += ["", "## Not ready because", ""] + [f"- {md_escape(b)}" for b in blockers]
     return "\n".join(lines) + "\n"
 
 
@@ -207,6 +232,10 @@ def to_html(spec: SpecView) -> str:
             for c in spec.conflicts
         ]
         out.append("</ul>")
+    if spec.open_questions:
+        out.append("<h4>Open questions</h4><ul>" + "".join(
+            f"<li>{e(ref)} ({e(CATEGORY_INFO[q.category].label)}) {e(q.question or q.key)} <i>&quot;{e(q.answer)}&quot;</i></li>"
+            for ref, q in open_question_refs(spec)) + "</ul>")
     if spec.gaps:
         out.append("<h4>Gaps</h4><ul>" + "".join(f"<li>{e(g)}</li>" for g in spec.gaps) + "</ul>")
     out.append("</div>")

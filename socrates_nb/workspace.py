@@ -31,6 +31,7 @@ from socrates_nb.services.views import (
     Actor,
     ConflictView,
     ItemView,
+    OpenQuestionView,
     ProjectView,
     QuestionView,
     SessionView,
@@ -210,6 +211,16 @@ class Project:
         cid = conflict.id if isinstance(conflict, ConflictView) else conflict
         return self._ws._specs.resolve(self._ws.user, cid, resolution, text)
 
+    def open_questions(self, status: str | None = None) -> list[OpenQuestionView]:
+        """Questions the user could not answer yet ("not specified", "TBD"): still open ones by
+        default, or those of one ``status`` (open, reopened, resolved)."""
+        return self._ws._specs.open_questions(self._ws.user, self._view.id, status)
+
+    def reopen_question(self, open_question: OpenQuestionView | str | uuid.UUID) -> OpenQuestionView:
+        """Reopen an open question: its question may be asked again in the next sessions."""
+        oid = open_question.id if isinstance(open_question, OpenQuestionView) else open_question
+        return self._ws._specs.reopen(self._ws.user, oid)
+
     def __repr__(self) -> str:
         return display.project_text(self)
 
@@ -300,6 +311,11 @@ class Specification:
     def gaps(self) -> tuple[str, ...]:
         """What is still missing, per category."""
         return self.view.gaps
+
+    @property
+    def open_questions(self) -> tuple[OpenQuestionView, ...]:
+        """Questions still waiting for an answer (non-answers such as "not specified")."""
+        return self.view.open_questions
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape as a dict."""

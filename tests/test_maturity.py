@@ -67,8 +67,49 @@ def test_rounding_and_json_shape() -> None:
     assert m.to_dict() == {
         "score": 4.8, "ready": False, "penalty": 0.0,
         "open_conflicts": {"high": 0, "medium": 0, "low": 0}, "coverage": dict(m.coverage),
+        "open_questions": 0, "out_of_scope": [], "blockers": [],
     }
     assert isinstance(m, Maturity)
+
+
+def test_an_unprobed_vague_quality_item_blocks_readiness_a_functional_one_does_not() -> None:
+    tpl = get_template("web-api")
+    full = {c: tpl.target(c) for c in CATEGORIES}
+    assert compute_maturity(tpl, full, unprobed_vague={"functional": 2}).ready
+    blocked = compute_maturity(tpl, full, unprobed_vague={"performance": 1})
+    assert blocked.score == 100.0 and not blocked.ready
+    assert blocked.blockers() == ["Performance: 1 vague item(s) not yet followed up"]
+
+
+def test_a_category_known_only_through_open_questions_blocks_readiness() -> None:
+    tpl = get_template("generic")
+    nearly = {c: tpl.target(c) for c in CATEGORIES if c != "security"}
+    m = compute_maturity(tpl, nearly, open_questions={"security": 2, "goals": 1})
+    assert m.score >= 80 and not m.ready
+    assert m.blockers() == ["Security: only open questions (2)"]  # goals has items: its open question is a gap only
+    assert m.to_dict()["open_questions"] == 3
+
+
+def test_out_of_scope_categories_do_not_count_and_all_out_of_scope_is_zero() -> None:
+    tpl = get_template("generic")
+    rest = frozenset(CATEGORIES) - {"compliance"}
+    m = compute_maturity(tpl, {c: tpl.target(c) for c in rest}, out_of_scope=frozenset({"compliance"}))
+    assert m.score == 100.0 and m.ready and "compliance" not in m.coverage and m.out_of_scope == ("compliance",)
+    nothing = compute_maturity(tpl, {}, out_of_scope=frozenset(CATEGORIES))
+    assert nothing.score == 0.0 and not nothing.ready and nothing.coverage == {}
+
+
+def test_a_session_of_non_answers_scores_zero_and_is_never_ready(ws: Workspace) -> None:
+    p = ws.create_project("Silent", template="web-api")
+    s = p.start_session()
+    asked = 0
+    while s.next_question() is not None and asked < 60:
+        s.answer(["Not specified.", "TBD", "We don't know yet.", "No latency number is given."][asked % 4])
+        asked += 1
+    spec = p.specification()
+    assert spec.items == () and spec.maturity.score == 0.0 and not spec.maturity.ready
+    assert len(spec.open_questions) == asked and asked < 60  # every category set aside: the session ends
+    assert "only open questions" in " ".join(spec.maturity.blockers())
 
 
 def test_open_conflicts_cost_points_and_block_readiness() -> None:

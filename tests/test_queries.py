@@ -121,7 +121,9 @@ def test_answer_turn_takes_the_same_statements_at_5_and_50_items(ws: Workspace, 
         assert turn.next_question is not None and not turn.next_question.is_probe
         measured[name] = c.count
     assert measured["small"] == measured["big"], measured
-    assert measured["big"] <= 25  # 5 of them read what extraction needs, before the write transaction
+    # 5 of them read what extraction needs, before the write transaction; the write reads the
+    # follow-up queue, the open questions and the set-aside categories, and resolves reopened ones
+    assert measured["big"] <= 27
 
 
 # --- query plans ---------------------------------------------------------------------------

@@ -393,7 +393,9 @@ def test_an_answer_without_statements_is_stored_without_items(ws: Workspace) -> 
     q = s.next_question()
     turn = s.answer("ok")  # too short to be a statement
     assert turn.items == () and turn.seq == 1
-    assert question_status(ws, q.id) == "answered"
+    # nothing to build from: the question stays open, as an open question
+    assert question_status(ws, q.id) == "unanswered"
+    assert [(o.key, o.answer) for o in turn.open_questions] == [(q.key, "ok")]
     assert turn.next_question is not None and turn.next_question.id != q.id
     assert counts(ws)["spec_items"] == 0 and counts(ws)["answers"] == 1
 

@@ -40,7 +40,7 @@ def test_schema_is_valid_and_rejects_a_broken_export(ws: Workspace) -> None:
     validator.validate(data)
     broken = {**data, "items": [{"ref": "nope"}]}
     assert not validator.is_valid(broken)
-    assert not validator.is_valid({**data, "format_version": 2})
+    assert not validator.is_valid({**data, "format_version": 1})
 
 
 def test_every_export_of_a_full_session_validates(ws: Workspace) -> None:

@@ -119,7 +119,7 @@ def filled(ws: Workspace) -> Project:
 def test_json_export_parses_and_has_items_with_refs(filled: Project) -> None:
     spec = filled.specification()
     data = json.loads(spec.to_json())
-    assert data["format"] == "socrates_nb.specification" and data["format_version"] == 1
+    assert data["format"] == "socrates_nb.specification" and data["format_version"] == 2
     assert data["project"] == {
         "name": "Payments | API", "description": "Card payments\nfor shops", "template": "web-api", "status": "active",
     }

@@ -70,6 +70,8 @@ class EngineContext:
     recent_answers: Sequence[str] = ()
     items: Sequence[tuple[str, str]] = ()
     """Current items as ``(key, text)``, newest first; filled for LLM engines only."""
+    closed: frozenset[str] = frozenset()
+    """Categories not to ask about now: declared out of scope, or set aside after non-answers."""
 
 
 @runtime_checkable

@@ -14,7 +14,7 @@ from socrates_nb.quality.maturity import Maturity
 
 if TYPE_CHECKING:
     from socrates_nb.services.usage import UsageView
-    from socrates_nb.services.views import ConflictView, ItemView, QuestionView, TurnView
+    from socrates_nb.services.views import ConflictView, ItemView, OpenQuestionView, QuestionView, TurnView
     from socrates_nb.workspace import Project, ProjectPage, Session
 
 _STYLE = "font-family: var(--jp-ui-font-family, sans-serif); line-height: 1.4"
@@ -66,6 +66,20 @@ def conflict_html(c: "ConflictView") -> str:
     return f'<div style="{_STYLE}">⚠ {escape(conflict_text(c))}</div>'
 
 
+def open_question_text(q: "OpenQuestionView") -> str:
+    """``open [performance] What response time ...? -> "Not specified."`` (``reopened`` when reopened)."""
+    asked = f"{q.question} -> " if q.question else ""
+    return f'{q.status} [{q.category}] {asked}"{q.answer}"'
+
+
+def open_question_html(q: "OpenQuestionView") -> str:
+    """One open question: the question, what the user said, its category and status."""
+    return (
+        f'<div style="{_STYLE}">❓ <small>{escape(category_label(q.category))} · {escape(q.status)}</small> '
+        f'{escape(q.question)} <i>"{escape(q.answer)}"</i></div>'
+    )
+
+
 def _engines(t: "TurnView") -> str:
     """`` · anthropic (question offline: timeout)`` for an LLM turn; empty for an offline one."""
     used = set(t.engine_used.values())
@@ -81,6 +95,7 @@ def turn_text(t: "TurnView") -> str:
     lines = [f"Turn {t.seq}: {len(t.items)} item(s), maturity {t.maturity.score:.1f}{_engines(t)}"]
     lines += [f"  {i.ref} {i.text} ({i.confidence:.2f})" for i in t.items]
     lines += [f"  conflict {conflict_text(c)}" for c in t.conflicts]
+    lines += [f"  open question: {open_question_text(q)}" for q in t.open_questions]
     if t.conflicts_omitted:
         lines.append(f"  {_omitted(t)}")
     lines.append(f"  next: {question_text(t.next_question)}" if t.next_question else "  next: nothing left to ask")
@@ -97,6 +112,7 @@ def turn_html(t: "TurnView") -> str:
     conflicts = "".join(conflict_html(c) for c in t.conflicts)
     if t.conflicts_omitted:
         conflicts += f"<p>{escape(_omitted(t))}</p>"
+    conflicts += "".join(open_question_html(q) for q in t.open_questions)
     nxt = question_html(t.next_question) if t.next_question else "<p>Nothing left to ask.</p>"
     return (
         f'<div style="{_STYLE}"><div>Answer {t.seq} · maturity {maturity_html(t.maturity)}{escape(_engines(t))}</div>'

@@ -8,8 +8,14 @@ coverages; open conflicts then cost points:
     maturity = max(0, 100 * sum(w_c * coverage_c) / sum(w_c) - penalty)
     penalty  = 5 per open high-severity conflict + 2 per medium + 1 per low
 
-rounded to one decimal. Categories with weight 0 do not count. A specification is
-*ready* when maturity >= 80 and no high-severity conflict is open.
+rounded to one decimal. Categories with weight 0 do not count, nor do categories the
+user declared out of scope ("not applicable": a scope item). Non-answers ("not specified",
+"TBD") are open questions, not items: they add no coverage, so a session answered only
+with non-answers scores 0.
+
+A specification is *ready* when maturity >= 80 and nothing blocks it (:meth:`Maturity.blockers`):
+no open high-severity conflict, no vague item of a weighted non-functional category still
+waiting for its follow-up question, and no weighted category known only through open questions.
 """
 
 from __future__ import annotations
@@ -17,14 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from socrates_nb.categories import CATEGORIES
+from socrates_nb.categories import CATEGORIES, CATEGORY_INFO, NON_FUNCTIONAL
 from socrates_nb.templates import Template
 
 CONFLICT_PENALTY: Mapping[str, float] = {"high": 5.0, "medium": 2.0, "low": 1.0}
 """Points an open conflict of each severity takes off the score."""
 
 READY_SCORE = 80.0
-"""The score at which a specification with no open high-severity conflict is ready."""
+"""The score at which a specification with nothing blocking it is ready."""
+
 
 
 @dataclass(frozen=True)
@@ -35,37 +42,63 @@ class Maturity:
     coverage: Mapping[str, float]
     penalty: float = 0.0
     open_conflicts: Mapping[str, int] = field(default_factory=dict)
+    open_questions: Mapping[str, int] = field(default_factory=dict)
+    """Open questions per category (non-answers waiting for an answer)."""
+    unprobed_vague: Mapping[str, int] = field(default_factory=dict)
+    """Vague items per category whose follow-up question was not asked yet."""
+    out_of_scope: tuple[str, ...] = ()
+    """Categories the user declared out of scope: they do not count."""
 
     @property
     def ready(self) -> bool:
-        """Score >= 80 and no open high-severity conflict."""
-        return self.score >= READY_SCORE and not self.open_conflicts.get("high", 0)
+        """Score >= 80 and no blocker (:meth:`blockers`)."""
+        return self.score >= READY_SCORE and not self.blockers()
+
+    def blockers(self) -> list[str]:
+        """What keeps the specification from being ready besides its score, one line each."""
+        found = []
+        if self.open_conflicts.get("high", 0):
+            found.append(f"{self.open_conflicts['high']} open high-severity conflict(s)")
+        for cat in self.coverage:
+            label = CATEGORY_INFO[cat].label
+            if cat in NON_FUNCTIONAL and self.unprobed_vague.get(cat, 0):
+                found.append(f"{label}: {self.unprobed_vague[cat]} vague item(s) not yet followed up")
+            if self.coverage[cat] == 0 and self.open_questions.get(cat, 0):
+                found.append(f"{label}: only open questions ({self.open_questions[cat]})")
+        return found
 
     def gaps(self) -> list[str]:
         """Categories that still count towards maturity and are not fully covered."""
         return [c for c, v in self.coverage.items() if v < 1.0]
 
     def to_dict(self) -> dict[str, object]:
-        """JSON form: ``{"score", "ready", "penalty", "open_conflicts", "coverage"}``."""
+        """JSON form: ``{"score", "ready", "penalty", "open_conflicts", "coverage", "open_questions",
+        "out_of_scope", "blockers"}`` (open questions as a total)."""
         return {
             "score": self.score,
             "ready": self.ready,
             "penalty": self.penalty,
             "open_conflicts": {s: self.open_conflicts.get(s, 0) for s in CONFLICT_PENALTY},
             "coverage": dict(self.coverage),
+            "open_questions": sum(self.open_questions.values()),
+            "out_of_scope": list(self.out_of_scope),
+            "blockers": self.blockers(),
         }
 
 
 def compute_maturity(
-    template: Template, confidence_sums: Mapping[str, float], open_conflicts: Mapping[str, int] | None = None
+    template: Template, confidence_sums: Mapping[str, float], open_conflicts: Mapping[str, int] | None = None,
+    *, open_questions: Mapping[str, int] | None = None, unprobed_vague: Mapping[str, int] | None = None,
+    out_of_scope: frozenset[str] = frozenset(),
 ) -> Maturity:
-    """Maturity from the confidence sum of current items per category and the open conflicts by severity."""
+    """Maturity from the confidence sum of current items per category, the open conflicts by
+    severity, and (per category) open questions, vague items not yet followed up and scope decisions."""
     coverage: dict[str, float] = {}
     weighted = 0.0
     total_weight = 0.0
     for cat in CATEGORIES:
         goal = template.goals[cat]
-        if goal.weight <= 0:
+        if goal.weight <= 0 or cat in out_of_scope:
             continue
         cov = min(confidence_sums.get(cat, 0.0), goal.target) / goal.target
         coverage[cat] = round(cov, 4)
@@ -75,4 +108,9 @@ def compute_maturity(
     penalty = sum(CONFLICT_PENALTY.get(s, 0.0) * n for s, n in conflicts.items())
     base = 100.0 * weighted / total_weight if total_weight else 0.0
     score = round(max(0.0, base - penalty), 1)
-    return Maturity(score=score, coverage=coverage, penalty=penalty, open_conflicts=conflicts)
+    return Maturity(
+        score=score, coverage=coverage, penalty=penalty, open_conflicts=conflicts,
+        open_questions={c: n for c, n in (open_questions or {}).items() if n},
+        unprobed_vague={c: n for c, n in (unprobed_vague or {}).items() if n},
+        out_of_scope=tuple(c for c in CATEGORIES if c in out_of_scope),
+    )

@@ -61,10 +61,11 @@ ACTIONS: Mapping[str, str] = {
     "project.update": "a project's name, description or status changed",
     "project.delete": "a project and everything in it was deleted",
     "session.start": "a Socratic session was started",
-    "session.answer": "an answer was recorded (its items and conflicts with it)",
+    "session.answer": "an answer was recorded (its items, conflicts and open questions with it)",
     "session.skip": "a question was skipped",
     "session.complete": "a session was completed",
     "conflict.resolve": "a conflict was resolved or dismissed",
+    "open_question.reopen": "an open question was reopened (its question may be asked again)",
 }
 """Every action the trail records, with what it means (docs/SECURITY.md lists them)."""
 

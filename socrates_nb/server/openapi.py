@@ -41,7 +41,7 @@ from socrates_nb.services.auth import MAX_EMAIL_CHARS, MAX_OTP_CHARS
 from socrates_nb.services.health import CHECK_NAMES
 from socrates_nb.services.health import STATUSES as HEALTH_STATUSES
 from socrates_nb.services.mfa import MAX_CODE_CHARS
-from socrates_nb.services.specs import CONFLICT_STATUSES, RESOLUTIONS
+from socrates_nb.services.specs import CONFLICT_STATUSES, OPEN_QUESTION_STATUSES, RESOLUTIONS
 from socrates_nb.services.usage import USAGE_COUNTS
 from socrates_nb.services.validation import (
     MAX_ANSWER_CHARS,
@@ -104,7 +104,7 @@ EXAMPLE_ACCOUNT = {"username": "ana", "password": "a long passphrase here"}  # a
 def _spec_components() -> dict[str, Schema]:
     """The specification export's schema and its parts (``$defs`` become ``Spec<Name>``, maturity its own)."""
     spec = spec_schema()
-    names = {name: f"Spec{name.title()}" for name in spec["$defs"]}
+    names = {name: "Spec" + "".join(part.title() for part in name.split("_")) for name in spec["$defs"]}
 
     def retarget(node: Any) -> Any:
         if isinstance(node, dict):
@@ -181,6 +181,11 @@ def _schemas() -> dict[str, Schema]:
         ),
         "ConflictResponse": closed({"conflict": ref("Conflict")}),
         "ConflictList": closed({"conflicts": {"type": "array", "items": ref("Conflict")}}),
+        "OpenQuestion": _extended(
+            spec["SpecOpenQuestion"], id=UUID, session_id=nullable(UUID), created_at=TIMESTAMP,
+        ),
+        "OpenQuestionResponse": closed({"open_question": ref("OpenQuestion")}),
+        "OpenQuestionList": closed({"open_questions": {"type": "array", "items": ref("OpenQuestion")}}),
         "Turn": closed({
             "answer_id": UUID, "seq": count(1), "items": {"type": "array", "items": ref("Item")},
             "conflicts": {"type": "array", "items": ref("Conflict")}, "next_question": nullable(ref("Question")),
@@ -191,6 +196,8 @@ def _schemas() -> dict[str, Schema]:
                           "propertyNames": {"enum": ["extract", "question"]}},
             # contradicting pairs beyond the per-item and per-turn bounds: counted, not recorded
             "conflicts_omitted": count(),
+            # the answer's non-answers ("not specified", "TBD"), kept as open questions
+            "open_questions": {"type": "array", "items": ref("OpenQuestion")},
         }),
         "Usage": closed({
             "since": nullable(TIMESTAMP),
@@ -318,6 +325,9 @@ PARAMETERS: dict[str, Schema] = {
                "schema": {"enum": list(routes.SPEC_FORMATS), "default": "json"}},
     "ConflictStatus": {"name": "status", "in": "query", "description": "only conflicts of this status (default open)",
                        "schema": {"enum": list(CONFLICT_STATUSES), "default": "open"}},
+    "OpenQuestionStatus": {"name": "status", "in": "query",
+                           "description": "only open questions of this status (default: open and reopened)",
+                           "schema": {"enum": list(OPEN_QUESTION_STATUSES)}},
     "provider": {"name": "provider", "in": "path", "required": True, "schema": ref("Provider"),
                  "description": "the LLM provider (another name is a validation_error)"},
     "AuditLimit": {"name": "limit", "in": "query", "description": "page size",
@@ -351,7 +361,7 @@ ERROR_HEADERS: dict[type[SocratesError], tuple[str, ...]] = {RateLimitedError: (
 def _id_parameter(name: str) -> str:
     """The parameter component of a path id (``project_id`` -> ``ProjectId``), or of a path
     parameter PARAMETERS describes (``provider``)."""
-    return name if name in PARAMETERS else name.removesuffix("_id").title() + "Id"
+    return name if name in PARAMETERS else "".join(p.title() for p in name.removesuffix("_id").split("_")) + "Id"
 
 
 def _error_response(description: str, headers: Sequence[str] = ()) -> Schema:
@@ -455,6 +465,12 @@ OPERATIONS: dict[tuple[type[BaseHandler], str], Operation] = {
         "The project's conflicts", "ConflictList", parameters=("ConflictStatus",), conditional=True),
     (routes.ResolveConflictHandler, "post"): Operation(
         "Resolve an open conflict", "ConflictResponse", body="Resolution", errors=(ConflictError,)),
+    (routes.OpenQuestionsHandler, "get"): Operation(
+        "The project's open questions (non-answers kept as gaps; open and reopened ones by default)",
+        "OpenQuestionList", parameters=("OpenQuestionStatus",), conditional=True),
+    (routes.ReopenQuestionHandler, "post"): Operation(
+        "Reopen an open question: its question may be asked again in the project's sessions", "OpenQuestionResponse",
+        body="Empty", errors=(ConflictError,)),
     (routes.SessionHandler, "get"): Operation(
         "A session with its progress and the project's maturity", "SessionProgressResponse", conditional=True),
     (routes.QuestionHandler, "get"): Operation(

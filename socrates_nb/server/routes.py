@@ -238,6 +238,20 @@ class ResolveConflictHandler(BaseHandler):
         self.send({"conflict": view.to_dict()}, etag=False)
 
 
+class OpenQuestionsHandler(BaseHandler):
+    def get(self, project_id: str) -> None:
+        status = self.query("status")
+        found = self.api.specs.open_questions(self.actor, parse_uuid(project_id, "project"), status or None)
+        self.send({"open_questions": [q.to_dict() for q in found]})
+
+
+class ReopenQuestionHandler(BaseHandler):
+    def post(self, open_question_id: str) -> None:
+        self.json_body(set())
+        view = self.api.specs.reopen(self.actor, parse_uuid(open_question_id, "open question"))
+        self.send({"open_question": view.to_dict()}, etag=False)
+
+
 # --- sessions -------------------------------------------------------------------------------
 
 
@@ -364,6 +378,8 @@ ROUTES: list[tuple[str, Any]] = [
     (f"projects/{_ID}/specification", SpecificationHandler),
     (f"projects/{_ID}/conflicts", ConflictsHandler),
     (f"conflicts/{_ID}/resolve", ResolveConflictHandler),
+    (f"projects/{_ID}/open-questions", OpenQuestionsHandler),
+    (f"open-questions/{_ID}/reopen", ReopenQuestionHandler),
     (f"sessions/{_ID}", SessionHandler),
     (f"sessions/{_ID}/question", QuestionHandler),
     (f"sessions/{_ID}/answers", AnswersHandler),

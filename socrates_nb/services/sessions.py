@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import time
 import uuid
-from collections import Counter, defaultdict
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -14,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.cache import ReadCache
-from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb import metrics
 from socrates_nb.engine.base import (
     MAX_ITEMS_PER_ANSWER, Engine, EngineContext, ItemDraft, QuestionDraft, check_item_count, get_engine,
@@ -27,19 +25,20 @@ from socrates_nb.engine.llm.settings import (
 )
 from socrates_nb.errors import ConflictError, ValidationError
 from socrates_nb.logs import get_logger
-from socrates_nb.quality.conflicts import MAX_CONFLICTS_PER_ITEM, MAX_CONFLICTS_PER_TURN, Candidate, Verdict, detect
 from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
 from socrates_nb.services.access import owned_project, owned_session
+from socrates_nb.services import turn
 from socrates_nb.services.state import (
-    LLM_CONTEXT_ITEMS, close_conflicts_of, confidence_sums, engine_context, project_maturity,
+    LLM_CONTEXT_ITEMS, ProjectState, engine_context, load_state, maturity_of, open_conflict_counts, project_maturity,
 )
+from socrates_nb.services.triage import Triage, answer_verdict, triage
 from socrates_nb.services.usage import store_calls
 from socrates_nb.services.validation import answer_text, parse_uuid
 from socrates_nb.services.views import (
     Actor,
-    ConflictView,
     ItemView,
+    OpenQuestionView,
     QuestionView,
     SessionProgressView,
     SessionView,
@@ -105,14 +104,14 @@ class _Moved:
 
 @dataclass(frozen=True)
 class _Extracted:
-    """The engine's items for the answer to ``pending_id``, made with no transaction open."""
+    """The answer to ``pending_id`` triaged (the engine's items, open questions), made with no transaction open."""
 
     engine: Engine
     pending_id: uuid.UUID | None
-    drafts: list[ItemDraft]
+    found: Triage
     calls: list[LlmCall]
-    ctx: EngineContext | None
-    """What the model was told (LLM engines only): the next question's wording starts from it."""
+    ctx: EngineContext
+    """What the engine was told: the probes and (LLM engines) the next question's wording start from it."""
 
 
 class SessionService:
@@ -199,7 +198,7 @@ class SessionService:
             orm.flush()
             ctx = engine_context(orm, project, row.id, with_items=isinstance(chosen, LlmEngine))
             due = chosen.next_question(ctx)
-            question = _ask_next(orm, row, due)
+            question = turn.ask(orm, row, due)
             audit.add(orm, Event("session.start", actor.id, "session", row.id, {"project_id": project.id, "engine": spec.name}))
             return SessionView.of(row), question, _Asked(ctx, due, project.id)
 
@@ -216,101 +215,31 @@ class SessionService:
         With ``question_id`` the answer is refused (ConflictError) if that question is no
         longer the pending one, e.g. because another process answered it first. Without
         it, the answer goes to whatever question is pending when the turn runs.
+
+        The turn's phases: :meth:`_prepare` (read what the engine needs), :meth:`_triage`
+        (non-answers and scope decisions, else the engine's extraction, with no transaction
+        open), then :meth:`_store_turn` (one write transaction: the steps of
+        :mod:`socrates_nb.services.turn`, then the next question).
         """
         text = answer_text(text)
         expected = parse_uuid(question_id, "question") if question_id is not None else None
         started = time.perf_counter()
         timings: dict[str, float] = {}
         asked: list[_Asked] = []
-
-        def work(orm: OrmSession, extracted: _Extracted | None) -> TurnView | _Moved:
-            session = owned_session(orm, actor, session_id, lock=True)
-            project = owned_project(orm, actor, session.project_id, lock=True)
-            _require_active(session)
-            pending = _pending(orm, session.id)
-            pending_id = pending.id if pending else None
-            _check_expected(expected, pending_id)
-            if extracted is None:  # an offline turn that kept losing the race extracts under the lock
-                engine = get_engine(session.engine)
-                extracted = _Extracted(engine, pending_id, engine.extract(engine_context(orm, project, session.id),
-                                                                          _draft_of(pending), text), [], None)
-            elif extracted.pending_id != pending_id:
-                return _Moved()
-            session.answer_count += 1
-            answer = models.Answer(id=uuid.uuid4(), session_id=session.id, question_id=pending_id,
-                                   seq=session.answer_count, text=text)
-            orm.add(answer)
-            engine = extracted.engine
-            ctx = engine_context(orm, project, session.id)
-            drafts = extracted.drafts
-            if pending is not None:
-                pending.status = "answered"
-            # The answer to a probe refines the probed item: its first new item replaces it.
-            # The probed item leaves the current set before the new items are compared, so
-            # they neither conflict with nor restate the item they replace.
-            probed = _probed_item(orm, pending) if drafts else None
-            if probed is not None:
-                probed.is_current = False
-            stored = _store_items(orm, project.id, answer, drafts)
-            items, conflicts = stored.items, stored.conflicts
-            if probed is not None:
-                probed.superseded_by = items[0].id
-                close_conflicts_of(orm, project.id, {probed.id})
-            orm.flush()
-            sums = confidence_sums(orm, project.id)
-            maturity = project_maturity(orm, project, sums)
-            attempt = pending.probe_depth if pending is not None else 0
-            at = time.perf_counter()
-            probe = next(
-                ((item, q) for item, draft in zip(items, drafts)
-                 if item.is_current and (q := engine.probe(ctx, draft, attempt)) is not None),
-                None,
-            )
-            if probe is not None:
-                next_q = _ask_next(orm, session, probe[1], probe_of=probe[0], depth=attempt + 1)
-            else:
-                due = engine.next_question(replace(ctx, confidence_sums=sums))
-                next_q = _ask_next(orm, session, due)
-                if extracted.ctx is not None:  # what the model knew, brought up to date by this turn
-                    after = replace(extracted.ctx, confidence_sums=sums,
-                                    recent_answers=(*extracted.ctx.recent_answers, text)[-3:],
-                                    items=(*((i.key, i.text) for i in reversed(items)), *extracted.ctx.items)[:LLM_CONTEXT_ITEMS])
-                    asked[:] = [_Asked(after, due, project.id)]  # a retried transaction replaces the failed one's
-            timings["question_ms"] = _ms_since(at)
-            answer.maturity_after = maturity.score
-            store_calls(orm, actor, project.id, session.id, extracted.calls)
-            audit.add(orm, Event("session.answer", actor.id, "answer", answer.id, {
-                "session_id": session.id, "seq": answer.seq, "items": len(items), "conflicts": len(conflicts),
-                "conflicts_omitted": stored.omitted,
-            }))
-            return TurnView(
-                answer_id=answer.id,
-                seq=answer.seq,
-                items=tuple(ItemView.of(i, pending.text if pending else None, text) for i in items),
-                conflicts=tuple(conflicts),
-                next_question=next_q,
-                maturity=maturity,
-                conflicts_omitted=stored.omitted,
-            )
-
         for attempt in range(_EXTRACTION_ATTEMPTS + 1):
             if attempt == _EXTRACTION_ATTEMPTS:  # only offline turns get here; their extraction is bounded
-                turn = self.db.run_write(lambda orm: work(orm, None))
+                turn = self.db.run_write(lambda orm: self._store_turn(orm, actor, session_id, expected, text, None, asked))
                 break
             needs = self._prepare(actor, session_id, expected)
             engine = self._engine(actor, needs.spec)
-            if isinstance(engine, LlmEngine):  # before a model is paid; the offline rules check it themselves
-                check_item_count(len(split_statements(text)))
             at = time.perf_counter()
-            drafts = self._extract(engine, needs, text)[:MAX_ITEMS_PER_ANSWER]
-            calls = engine.drain() if isinstance(engine, LlmEngine) else []
+            extracted = self._triage(engine, needs, text)
             timings["extract_ms"] = _ms_since(at)
-            extracted = _Extracted(engine, needs.pending_id, drafts, calls,
-                                   needs.ctx if isinstance(engine, LlmEngine) else None)
-            turn = self.db.run_write(lambda orm: work(orm, extracted))
+            turn = self.db.run_write(lambda orm: self._store_turn(orm, actor, session_id, expected, text, extracted, asked))
             if isinstance(turn, TurnView):
                 break
             if isinstance(engine, LlmEngine):
+                calls = extracted.calls
                 self.db.run_write(lambda orm: store_calls(orm, actor, needs.project_id, needs.session_id, calls))
                 raise ConflictError(
                     "another answer reached this session while the model was reading yours; "
@@ -325,6 +254,78 @@ class SessionService:
         self._invalidate(actor)
         _announce_turn(turn, session_id, timings, _ms_since(started))
         return turn
+
+    def _triage(self, engine: Engine, needs: _Prepared, text: str) -> _Extracted:
+        """Phase 2, no transaction open: a non-answer or scope decision needs no engine; else the
+        engine's drafts, each checked again for non-answers (both engines go through it)."""
+        found = answer_verdict(needs.question, text)
+        if found is not None:
+            return _Extracted(engine, needs.pending_id, found, [], needs.ctx)
+        if isinstance(engine, LlmEngine):  # before a model is paid; the offline rules check it themselves
+            check_item_count(len(split_statements(text)))
+        drafts = self._extract(engine, needs, text)[:MAX_ITEMS_PER_ANSWER]
+        calls = engine.drain() if isinstance(engine, LlmEngine) else []
+        return _Extracted(engine, needs.pending_id, triage(needs.question, text, drafts), calls, needs.ctx)
+
+    def _store_turn(
+        self, orm: OrmSession, actor: Actor, session_id: str | uuid.UUID, expected: uuid.UUID | None, text: str,
+        extracted: _Extracted | None, asked: list[_Asked],
+    ) -> TurnView | _Moved:
+        """Phase 3, one write transaction: answer, items, open questions, probe states, next question."""
+        session = owned_session(orm, actor, session_id, lock=True)
+        project = owned_project(orm, actor, session.project_id, lock=True)
+        _require_active(session)
+        pending = _pending(orm, session.id)
+        pending_id = pending.id if pending else None
+        _check_expected(expected, pending_id)
+        if extracted is None:  # an offline turn that kept losing the race extracts under the lock
+            engine = get_engine(session.engine)
+            needs = _Prepared(_EngineSpec(session.engine, None, None), engine_context(orm, project, session.id),
+                              _draft_of(pending), pending_id, project.id, session.id)
+            extracted = self._triage(engine, needs, text)
+        elif extracted.pending_id != pending_id:
+            return _Moved()
+        engine, found = extracted.engine, extracted.found
+        answer = turn.record_answer(orm, session, pending, text, found)
+        probed = turn.probed_item(orm, pending)
+        stored = turn.store_items(orm, project.id, answer, found.items, replacing=probed if found.items else None)
+        gaps = turn.record_gaps(orm, session, pending, answer, found.gaps, None if found.items else probed)
+        if pending is not None and found.items:
+            turn.resolve_reopened(orm, project.id, pending.bank_key)
+        turn.mark_probe_states(engine, extracted.ctx, stored.items, found.items,
+                               pending.probe_depth if pending is not None else 0)
+        orm.flush()
+        probe = turn.next_probe(orm, engine, extracted.ctx, project.id)
+        state = load_state(orm, project.id, set_aside=probe is None)
+        maturity = maturity_of(project.template, state, open_conflict_counts(orm, project.id))
+        if probe is not None:
+            next_q = turn.ask(orm, session, None, probe)
+        else:
+            ctx = engine_context(orm, project, session.id, state=state)
+            due = engine.next_question(ctx)
+            next_q = turn.ask(orm, session, due)
+            if isinstance(engine, LlmEngine):  # what the model knew, brought up to date by this turn
+                after = replace(extracted.ctx, confidence_sums=state.sums, closed=state.closed,
+                                recent_answers=(*extracted.ctx.recent_answers, text)[-3:],
+                                items=(*((i.key, i.text) for i in reversed(stored.items)), *extracted.ctx.items)[:LLM_CONTEXT_ITEMS])
+                asked[:] = [_Asked(after, due, project.id)]  # a retried transaction replaces the failed one's
+        answer.maturity_after = maturity.score
+        store_calls(orm, actor, project.id, session.id, extracted.calls)
+        orm.flush()
+        audit.add(orm, Event("session.answer", actor.id, "answer", answer.id, {
+            "session_id": session.id, "seq": answer.seq, "items": len(stored.items), "conflicts": len(stored.conflicts),
+            "conflicts_omitted": stored.omitted, "open_questions": len(gaps),
+        }))
+        return TurnView(
+            answer_id=answer.id,
+            seq=answer.seq,
+            items=tuple(ItemView.of(i, pending.text if pending else None, text) for i in stored.items),
+            conflicts=tuple(stored.conflicts),
+            next_question=next_q,
+            maturity=maturity,
+            conflicts_omitted=stored.omitted,
+            open_questions=tuple(OpenQuestionView.of(g) for g in gaps),
+        )
 
     def _extract(self, engine: Engine, needs: _Prepared, text: str) -> list[ItemDraft]:
         """The engine's items; the offline rules run in :attr:`extraction_pool` when there is one
@@ -346,7 +347,9 @@ class SessionService:
             pending = _pending(orm, session.id)
             pending_id = pending.id if pending else None
             _check_expected(expected, pending_id)
-            ctx = engine_context(orm, project, session.id, with_items=session.engine != "offline")
+            remote = session.engine != "offline"
+            # the offline rules read no project state to extract or to word a follow-up
+            ctx = engine_context(orm, project, session.id, with_items=remote, state=None if remote else ProjectState())
             return _Prepared(_EngineSpec(session.engine, session.model, session.base_url), ctx, _draft_of(pending),
                                pending_id, project.id, session.id)
 
@@ -367,7 +370,7 @@ class SessionService:
             ctx = engine_context(orm, project, session.id, with_items=remote)
             due = get_engine("offline").next_question(ctx)  # an LLM engine's choice is the offline one
             spec = _EngineSpec(session.engine, session.model, session.base_url)
-            return _ask_next(orm, session, due), spec, _Asked(ctx, due, project.id)
+            return turn.ask(orm, session, due), spec, _Asked(ctx, due, project.id)
 
         question, spec, asked = self.db.run_write(work)
         if spec.name != "offline":
@@ -498,130 +501,6 @@ def _draft_of(question: models.Question | None) -> QuestionDraft | None:
     if question is None:
         return None
     return QuestionDraft(key=question.bank_key, category=question.category, text=question.text, why=question.why)
-
-
-def _probed_item(orm: OrmSession, question: models.Question | None) -> models.SpecItem | None:
-    """The still-current item ``question`` probes (a follow-up asking to make it measurable), if any."""
-    if question is None or question.probe_item_id is None:
-        return None
-    probed = orm.get(models.SpecItem, question.probe_item_id)
-    return probed if probed is not None and probed.is_current else None
-
-
-CONFLICT_POOL = 200
-"""How many of the newest current items, project-wide and in the answer's categories, a new item meets."""
-
-
-def _ask_next(
-    orm: OrmSession, session: models.Session, draft: QuestionDraft | None,
-    probe_of: models.SpecItem | None = None, depth: int = 0,
-) -> QuestionView | None:
-    if draft is None:
-        return None
-    session.question_count += 1
-    row = models.Question(
-        id=uuid.uuid4(), session_id=session.id, project_id=session.project_id, seq=session.question_count,
-        bank_key=draft.key, category=draft.category, text=draft.text, why=draft.why, status="pending",
-        probe_item_id=probe_of.id if probe_of is not None else None, probe_depth=depth if probe_of is not None else 0,
-    )
-    orm.add(row)
-    orm.flush()
-    return QuestionView.of(row)
-
-
-@dataclass(frozen=True)
-class _Stored:
-    items: list[models.SpecItem]
-    conflicts: list[ConflictView]
-    omitted: int
-    """Contradicting pairs found past the per-item and per-turn bounds, counted, not recorded."""
-
-
-def _store_items(
-    orm: OrmSession, project_id: uuid.UUID, answer: models.Answer, drafts: list[ItemDraft]
-) -> _Stored:
-    """Insert the drafts with stable refs; supersede restatements; record conflicts (bounded)."""
-    if not drafts:
-        return _Stored([], [], 0)
-    prefixes = {CATEGORY_INFO[d.category].ref_prefix for d in drafts}
-    next_seq = defaultdict(int)
-    for prefix, top in orm.execute(
-        select(models.SpecItem.ref_prefix, func.max(models.SpecItem.ref_seq))
-        .where(models.SpecItem.project_id == project_id, models.SpecItem.ref_prefix.in_(prefixes))
-        .group_by(models.SpecItem.ref_prefix)
-    ):
-        next_seq[prefix] = top
-    # Numeric, value and restatement rules need the same category (keys are
-    # "<category>.<slug>"); exclusive and polarity conflicts cross categories. So each new
-    # item meets the newest current items of its categories and of the whole project.
-    item = models.SpecItem
-    current = (
-        select(item.id, item.key, item.category, item.text, item.value)
-        .where(item.project_id == project_id, item.is_current.is_(True))
-        .order_by(item.created_at.desc(), item.ref_prefix, item.ref_seq.desc())
-        .limit(CONFLICT_POOL)
-    )
-    pool: dict[uuid.UUID, Candidate] = {}
-    for query in (current, current.where(item.category.in_({d.category for d in drafts}))):
-        for row in orm.execute(query):
-            pool.setdefault(row.id, Candidate(id=row.id, key=row.key, category=row.category, text=row.text,
-                                              value=row.value or {}))
-
-    # Insert every new item first: the supersede links and conflicts below point at them,
-    # and the unit of work does not order those rows after the items by itself.
-    items: list[models.SpecItem] = []
-    for draft in drafts:
-        prefix = CATEGORY_INFO[draft.category].ref_prefix
-        next_seq[prefix] += 1
-        items.append(
-            models.SpecItem(
-                id=uuid.uuid4(), project_id=project_id, answer_id=answer.id, ref_prefix=prefix,
-                ref_seq=next_seq[prefix], category=draft.category, key=draft.key, value=draft.value,
-                text=draft.text, confidence=draft.confidence, findings=draft.findings, is_current=True,
-            )
-        )
-    orm.add_all(items)
-    orm.flush()
-
-    contradictions: list[tuple[Candidate, Verdict, models.SpecItem]] = []
-    replaced: set[uuid.UUID] = set()
-    rows: dict[uuid.UUID, models.SpecItem] = {}
-    for new_item in items:
-        new = Candidate.of(new_item)
-        for cand, verdict in detect(new, [c for c in pool.values() if c.id not in replaced]):
-            if verdict.kind == "restatement":
-                old = rows.get(cand.id) or orm.get_one(models.SpecItem, cand.id)
-                old.is_current = False
-                old.superseded_by = new_item.id
-                replaced.add(old.id)
-            elif verdict.kind == "conflict":
-                contradictions.append((cand, verdict, new_item))
-        rows[new_item.id] = new_item
-        pool[new_item.id] = new
-    # Conflicts about a restated (replaced) item are moot, earlier ones and this turn's alike.
-    close_conflicts_of(orm, project_id, replaced)
-    # Of the live contradictions, the first few per new item (the newest items first) and
-    # per turn are recorded; the rest are only counted.
-    kept: list[tuple[models.Conflict, models.SpecItem, models.SpecItem]] = []
-    per_item: Counter[uuid.UUID] = Counter()
-    omitted = 0
-    for cand, verdict, new_item in contradictions:
-        if cand.id in replaced or new_item.id in replaced:
-            continue
-        if per_item[new_item.id] == MAX_CONFLICTS_PER_ITEM or len(kept) == MAX_CONFLICTS_PER_TURN:
-            omitted += 1
-            continue
-        per_item[new_item.id] += 1
-        old = rows.get(cand.id) or orm.get_one(models.SpecItem, cand.id)
-        row = models.Conflict(
-            id=uuid.uuid4(), project_id=project_id, type=verdict.type, severity=verdict.severity,
-            item_a_id=old.id, item_b_id=new_item.id, explanation=verdict.explanation, status="open",
-        )
-        orm.add(row)
-        kept.append((row, old, new_item))
-    kept.sort(key=lambda f: (f[2].ref_prefix, f[2].ref_seq, f[1].ref_prefix, f[1].ref_seq))
-    conflicts = [ConflictView.of(row, {old.id: old.ref, new.id: new.ref}) for row, old, new in kept]
-    return _Stored(items, conflicts, omitted)
 
 
 def _ms_since(start: float) -> float:

@@ -13,18 +13,18 @@ from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.errors import ConflictError, NotFoundError, ValidationError
 from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
-from socrates_nb.quality.maturity import Maturity, compute_maturity
-from socrates_nb.templates import get_template
+from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.access import owned_project
-from socrates_nb.services.state import close_conflicts_of, confidence_sums
+from socrates_nb.services.state import OPEN_STATUSES, close_conflicts_of, maturity_of, state_of
 from socrates_nb.services.validation import MAX_ANSWER_CHARS, clean_text, parse_uuid, shown
-from socrates_nb.services.views import Actor, ConflictView, ItemView, ProjectView, SpecView
+from socrates_nb.services.views import Actor, ConflictView, ItemView, OpenQuestionView, ProjectView, SpecView
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
 from socrates_nb.storage.models import format_ref, utcnow
 
 RESOLUTIONS = ("keep_a", "keep_b", "merge", "dismiss")
 CONFLICT_STATUSES = ("open", "resolved", "dismissed")
+OPEN_QUESTION_STATUSES = ("open", "reopened", "resolved")
 
 
 def describe_gaps(maturity: Maturity) -> tuple[str, ...]:
@@ -56,6 +56,8 @@ class SpecService:
                 .where(models.SpecItem.project_id == project.id, models.SpecItem.is_current.is_(True))
             ).all()
             rank = {c: i for i, c in enumerate(CATEGORIES)}
+            open_questions = _open_question_views(orm, project.id, OPEN_STATUSES)
+            state = state_of([item for item, _, _ in rows], open_questions)
             items = sorted(
                 (ItemView.of(item, q, a) for item, q, a in rows),
                 # by number, not text: FR-1000 comes after FR-999
@@ -63,8 +65,48 @@ class SpecService:
             )
             conflicts = _conflict_views(orm, project.id, "open")
             severities = Counter(c.severity for c in conflicts)  # open conflicts are loaded already
-            maturity = compute_maturity(get_template(project.template), confidence_sums(orm, project.id), severities)
-            return SpecView(ProjectView.of(project), tuple(items), tuple(conflicts), maturity, describe_gaps(maturity))
+            maturity = maturity_of(project.template, state, dict(severities))
+            return SpecView(ProjectView.of(project), tuple(items), tuple(conflicts), maturity, describe_gaps(maturity),
+                            tuple(open_questions))
+
+    def open_questions(
+        self, actor: Actor, project_ref: str | uuid.UUID, status: str | None = None
+    ) -> list[OpenQuestionView]:
+        """The project's open questions (non-answers kept as gaps): still open ones by default
+        (``open`` and ``reopened``), or those of one ``status``, oldest first."""
+        if status is not None and status not in OPEN_QUESTION_STATUSES:
+            raise ValidationError(
+                f"unknown open-question status {shown(status)}; valid: {', '.join(OPEN_QUESTION_STATUSES)}"
+            )
+        with self.db.read() as orm:
+            project = owned_project(orm, actor, project_ref)
+            return _open_question_views(orm, project.id, (status,) if status else OPEN_STATUSES)
+
+    def reopen(self, actor: Actor, open_question_id: str | uuid.UUID) -> OpenQuestionView:
+        """Ask an open question again: its question may be asked in the project's next sessions
+        (it was set aside after the non-answer). Reopening a reopened or resolved one is an error."""
+        oid = parse_uuid(open_question_id, "open question")
+
+        def work(orm: OrmSession) -> OpenQuestionView:
+            row = orm.scalar(
+                select(models.OpenQuestion)
+                .join(models.Project, models.OpenQuestion.project_id == models.Project.id)
+                .where(models.OpenQuestion.id == oid, models.Project.user_id == actor.id)
+                .with_for_update(of=models.OpenQuestion)
+            )
+            if row is None:
+                raise NotFoundError(f"open question {shown(str(open_question_id))} not found")
+            owned_project(orm, actor, row.project_id, lock=True)
+            if row.status != "open":
+                raise ConflictError(f"open question {row.id} is already {row.status}")
+            row.status = "reopened"
+            orm.flush()
+            audit.add(orm, Event("open_question.reopen", actor.id, "open_question", row.id))
+            return OpenQuestionView.of(row)
+
+        view = self.db.run_write(work)
+        self.cache.invalidate(actor.id, "spec")
+        return view
 
     def conflicts(self, actor: Actor, project_ref: str | uuid.UUID, status: str | None = "open") -> list[ConflictView]:
         """The project's conflicts, optionally of one status."""
@@ -149,6 +191,19 @@ def _merged_item(orm: OrmSession, a: models.SpecItem, b: models.SpecItem, text: 
     orm.add(item)
     orm.flush()
     return item
+
+
+def _open_question_views(orm: OrmSession, project_id: uuid.UUID, statuses: tuple[str, ...]) -> list[OpenQuestionView]:
+    """Open questions of ``statuses`` in a stable order: by category, then as they were recorded."""
+    rank = {c: i for i, c in enumerate(CATEGORIES)}
+    rows = orm.execute(
+        select(models.OpenQuestion, models.Answer.seq, models.Question.seq)
+        .outerjoin(models.Answer, models.OpenQuestion.answer_id == models.Answer.id)
+        .outerjoin(models.Question, models.OpenQuestion.question_id == models.Question.id)
+        .where(models.OpenQuestion.project_id == project_id, models.OpenQuestion.status.in_(statuses))
+    ).all()
+    rows.sort(key=lambda r: (rank.get(r[0].category, len(rank)), r[0].created_at, r[1] or 0, r[0].key, r[0].answer))
+    return [OpenQuestionView.of(row) for row, _, _ in rows]
 
 
 _PREFIX_RANK = {CATEGORY_INFO[c].ref_prefix: i for i, c in enumerate(CATEGORIES)}

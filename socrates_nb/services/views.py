@@ -260,6 +260,43 @@ class ConflictView:
 
 
 @dataclass(frozen=True)
+class OpenQuestionView:
+    """A question the user could not answer yet ("not specified", "TBD"): a gap in the specification."""
+
+    id: uuid.UUID
+    category: str
+    key: str
+    question: str
+    answer: str
+    status: str
+    session_id: uuid.UUID | None
+    created_at: datetime
+
+    def __repr__(self) -> str:
+        return display.open_question_text(self)
+
+    def _repr_html_(self) -> str:
+        return display.open_question_html(self)
+
+    @classmethod
+    def of(cls, row: models.OpenQuestion) -> "OpenQuestionView":
+        return cls(row.id, row.category, row.key, row.question, row.answer, row.status, row.session_id,
+                   row.created_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "category": self.category,
+            "key": self.key,
+            "question": self.question,
+            "answer": self.answer,
+            "status": self.status,
+            "session_id": str(self.session_id) if self.session_id else None,
+            "created_at": _iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
 class SessionProgressView:
     """A session with how far it has got and the project's maturity now."""
 
@@ -303,6 +340,8 @@ class TurnView:
     conflicts_omitted: int = 0
     """Contradicting pairs this answer produced beyond the bounds per item and per turn
     (:data:`socrates_nb.quality.conflicts.MAX_CONFLICTS_PER_TURN`): counted, not recorded."""
+    open_questions: tuple[OpenQuestionView, ...] = ()
+    """The non-answers of this answer ("not specified", "TBD"), kept as open questions."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -315,6 +354,7 @@ class TurnView:
             "engine_used": dict(self.engine_used),
             "fallbacks": dict(self.fallbacks),
             "conflicts_omitted": self.conflicts_omitted,
+            "open_questions": [q.to_dict() for q in self.open_questions],
         }
 
 
@@ -327,6 +367,7 @@ class SpecView:
     conflicts: tuple[ConflictView, ...]
     maturity: Maturity
     gaps: tuple[str, ...] = field(default=())
+    open_questions: tuple[OpenQuestionView, ...] = field(default=())
 
 
 @dataclass(frozen=True)

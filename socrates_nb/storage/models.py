@@ -199,6 +199,9 @@ class SpecItem(Base):
     confidence: Mapped[float] = mapped_column(Float)
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    # none: precise enough; due: vague, waiting for its follow-up; asked: a follow-up was asked;
+    # still_vague: the follow-ups got no measurable answer (see services/probes.py)
+    probe_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     superseded_by: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("spec_items.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = _created()
 
@@ -221,6 +224,27 @@ class Conflict(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     resolution: Mapped[Optional[str]] = mapped_column(String(16))
     resolution_text: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class OpenQuestion(Base):
+    """A question the user could not answer yet ("not specified", "TBD"): a gap, never a requirement."""
+
+    __tablename__ = "open_questions"
+    __table_args__ = (Index("ix_open_questions_project_status", "project_id", "status"),)
+    id: Mapped[uuid.UUID] = _pk()
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    session_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"), index=True)
+    question_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"), index=True)
+    answer_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("answers.id", ondelete="SET NULL"), index=True)
+    # the vague item a follow-up asked about, when the follow-up got the non-answer
+    item_id: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("spec_items.id", ondelete="SET NULL"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(120))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime] = _created()
     resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 

@@ -32,15 +32,16 @@ class OfflineEngine:
         """The first unasked question of the least-covered category (ties: the canonical order).
 
         A category waits while one it depends on (e.g. users before usability) is still
-        uncovered and askable. Returns None when every weighted category is covered or
-        nothing is left to ask.
+        uncovered and askable. Categories in ``ctx.closed`` (out of scope, or set aside after
+        non-answers) are not asked about. Returns None when every weighted category is covered,
+        closed, or has nothing left to ask.
         """
         open_questions: dict[str, BankQuestion] = {}
         coverage: dict[str, float] = {}
         for cat in CATEGORIES:
             weight, target = ctx.template.weight(cat), ctx.template.target(cat)
             coverage[cat] = min(ctx.confidence_sums.get(cat, 0.0), target) / target
-            if weight <= 0 or coverage[cat] >= 1.0:
+            if weight <= 0 or coverage[cat] >= 1.0 or cat in ctx.closed:
                 continue
             nxt = next((q for q in questions_for(ctx.template.name, cat) if q.key not in ctx.asked_keys), None)
             if nxt is not None:

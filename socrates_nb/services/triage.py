@@ -1,0 +1,84 @@
+"""Triage of an answer: requirements, scope decisions and open questions (non-answers).
+
+Both engines go through it: a whole answer that says nothing to build from ("Not specified.",
+"TBD", "...") is not given to an engine at all; every statement an engine turned into an
+item is checked again, so "No latency number is given." inside a longer answer becomes an
+open question and never a requirement. "Not applicable" / "Out of scope" to a question is a
+decision: one scope item that closes the question's category.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from socrates_nb.categories import CATEGORY_INFO
+from socrates_nb.engine.base import ItemDraft, QuestionDraft
+from socrates_nb.quality.nonanswer import classify
+
+SCOPE_SLUG = "scope"
+"""Key slug of a scope decision: ``<category>.scope``."""
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A statement that answers nothing: it becomes an open question about ``category``/``key``."""
+
+    category: str
+    key: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Triage:
+    """What an answer gives: ``items`` to store (requirements and scope decisions) and ``gaps``."""
+
+    items: list[ItemDraft] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def unanswered(self) -> bool:
+        """Whether the answer gave no item at all (the question stays open)."""
+        return not self.items
+
+
+def answer_verdict(question: QuestionDraft | None, answer: str) -> Triage | None:
+    """The triage of a whole answer that needs no engine (a non-answer or a scope decision), else None."""
+    kind = classify(answer)
+    if kind is None or question is None:
+        return Triage() if kind is not None else None
+    if kind == "out_of_scope" and not question.key.startswith("probe."):
+        return Triage(items=[scope_item(question.category, answer)])
+    return Triage(gaps=[Gap(question.category, question.key, answer.strip())])
+
+
+def triage(question: QuestionDraft | None, answer: str, drafts: list[ItemDraft]) -> Triage:
+    """Split an engine's drafts into items and gaps; an answer with nothing usable is one gap."""
+    items: list[ItemDraft] = []
+    gaps: list[Gap] = []
+    for draft in drafts:
+        statement = str(draft.value.get("text") or draft.text)
+        if classify(statement) == "unknown":
+            gaps.append(Gap(draft.category, draft.key, statement))
+        else:
+            items.append(draft)
+    if not items and not gaps and question is not None:  # only filler ("Hmm, good question.")
+        gaps.append(Gap(question.category, question.key, answer.strip()))
+    return Triage(items, gaps)
+
+
+def scope_item(category: str, answer: str) -> ItemDraft:
+    """The scope decision closing ``category`` ("Not applicable" to one of its questions)."""
+    said = answer.strip()
+    label = CATEGORY_INFO[category].label
+    return ItemDraft(
+        category=category, key=f"{category}.{SCOPE_SLUG}", value={"text": said, "scope": "out"},
+        text=f"{label} is out of scope for this project.", confidence=1.0,
+    )
+
+
+def is_scope_item(key: str) -> bool:
+    """Whether ``key`` is a scope decision's."""
+    return key.endswith(f".{SCOPE_SLUG}")
+
+
+__all__ = ["Gap", "SCOPE_SLUG", "Triage", "answer_verdict", "is_scope_item", "scope_item", "triage"]

@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python scripts/lint_stats.py --labelled              # recall / false flags on tests/data/lint_sentences.yaml
-    .venv/bin/python scripts/lint_stats.py --labelled --show miss  # the vague sentences lint misses (also: false, all)
+    .venv/bin/python scripts/lint_stats.py --labelled --show miss --split tune  # missed vague sentences (also: false, all)
     .venv/bin/python scripts/lint_stats.py                 # rule counts on the PROMISE NFR set (../shared/data)
     .venv/bin/python scripts/lint_stats.py --sample RULE   # 20 random hits of RULE (seed 0) to review
     .venv/bin/python scripts/lint_stats.py --sample RULE --with-category --n 30
@@ -76,22 +76,24 @@ def _pct(n: int, d: int) -> str:
     return f"{n}/{d} = {100 * n / d:.1f}%" if d else "-"
 
 
-def print_labelled(path: Path, show: str | None) -> int:
+def print_labelled(path: Path, show: str | None, only: str | None = None) -> int:
     sentences = load_labelled(path)
     figures = labelled_figures(sentences)
     print(f"{len(sentences)} labelled sentences from {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     print(f"flagged = a warning/error finding of vague-term, unmeasurable, escape-clause, open-ended, placeholder, weak-verb\n")
     print(f"{'split':<6} {'vague flagged (>= 85%)':>26} {'precise flagged (<= 10%)':>28}")
     ok = True
-    for split in ("tune", "test", "all"):
-        row = figures.get(split, {})
+    for name in ("tune", "test", "all"):
+        row = figures.get(name, {})
         v, vf, p, pf = (row.get(k, 0) for k in ("vague", "vague_flagged", "precise", "precise_flagged"))
-        print(f"{split:<6} {_pct(vf, v):>26} {_pct(pf, p):>28}")
-        if split == "all":
+        print(f"{name:<6} {_pct(vf, v):>26} {_pct(pf, p):>28}")
+        if name == "all":
             ok = v > 0 and vf / v >= RECALL_TARGET and (pf / p if p else 0) <= FALSE_FLAG_TARGET
     if show:
         print()
         for s in sentences:
+            if only and s["split"] != only:
+                continue
             findings = lint(s["text"])
             flagged = flags_vagueness(findings)
             wrong = flagged != s["vague"]
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labelled", nargs="?", const=LABELLED, type=Path, metavar="YAML",
                         help="figures on the labelled sentences (default tests/data/lint_sentences.yaml)")
     parser.add_argument("--show", choices=("miss", "false", "all"), help="with --labelled: list sentences")
+    parser.add_argument("--split", choices=("tune", "test"), help="with --show: only this split")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--sample", metavar="RULE", choices=sorted(RULES))
     parser.add_argument("--n", type=int, default=20)
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.labelled:
-        return print_labelled(args.labelled, args.show)
+        return print_labelled(args.labelled, args.show, args.split)
 
     if not args.data.exists():
         print(f"{args.data} not found; try --labelled", file=sys.stderr)

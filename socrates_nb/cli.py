@@ -20,6 +20,7 @@ from socrates_nb.logs import configure_logging
 from socrates_nb.security import audit
 from socrates_nb.services.accounts import ROLES
 from socrates_nb.services.api_keys import check_provider
+from socrates_nb.services.specs import OPEN_QUESTION_STATUSES
 from socrates_nb.services.views import QuestionView, TurnView
 from socrates_nb.templates import DEFAULT_TEMPLATE, TEMPLATES
 from socrates_nb.workspace import Project, Session, Workspace
@@ -224,6 +225,8 @@ def _show_turn(turn: TurnView) -> None:
             click.echo(f"      ! {f['rule']}: {f['message']}")
     for c in turn.conflicts:
         click.echo(f"   !! conflict {c.item_a} vs {c.item_b} ({c.type}, {c.severity}): {c.explanation}")
+    for q in turn.open_questions:
+        click.echo(f"   ?? open question [{q.category}]: \"{q.answer}\" (not a requirement)")
     for step, reason in turn.fallbacks.items():
         click.echo(f"   (the {step} step fell back to the offline engine: {reason})")
     click.echo(f"   maturity {turn.maturity.score:.1f}")
@@ -273,7 +276,7 @@ def _interactive(s: Session, stream: TextIO) -> None:
 
 @cli.group()
 def spec() -> None:
-    """Export specifications."""
+    """Export specifications; list and reopen their open questions."""
 
 
 @spec.command("export")
@@ -291,6 +294,27 @@ def spec_export(project_ref: str, fmt: str, output: Path | None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {output} ({len(specification.items)} items)", err=True)
+
+
+@spec.command("open")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--status", type=click.Choice(OPEN_QUESTION_STATUSES), help="Only open questions of this status.")
+def spec_open(project_ref: str, status: str | None) -> None:
+    """List the open questions of PROJECT (non-answers kept as gaps), with their ids."""
+    found = _ws().project(project_ref).open_questions(status)
+    for q in found:
+        click.echo(f"{q.id}  {q!r}")
+    if not found:
+        click.echo("No open questions.")
+
+
+@spec.command("reopen")
+@click.argument("project_ref", metavar="PROJECT")
+@click.argument("open_question_id", metavar="ID")
+def spec_reopen(project_ref: str, open_question_id: str) -> None:
+    """Reopen open question ID of PROJECT: its question may be asked again in the next sessions."""
+    q = _ws().project(project_ref).reopen_question(open_question_id)
+    click.echo(f"Reopened: {q!r}")
 
 
 @cli.command("batch")

@@ -140,6 +140,22 @@ def test_spec_export_formats(run, tmp_path: Path) -> None:  # noqa: ANN001
     assert written.exit_code == 0 and json.loads(target.read_text())["project"]["name"] == "P"
 
 
+def test_open_questions_list_and_reopen(run) -> None:  # noqa: ANN001
+    assert run("project", "create", "P").exit_code == 0
+    assert run("spec", "open", "P").stdout == "No open questions.\n"
+    session = run("session", "run", "P", input="Not specified.\n:done\n")
+    assert '?? open question [goals]: "Not specified." (not a requirement)' in session.stdout
+    listed = run("spec", "open", "P")
+    assert listed.exit_code == 0 and listed.stdout.count("\n") == 1 and '"Not specified."' in listed.stdout
+    gap_id = listed.stdout.split()[0]
+    reopened = run("spec", "reopen", "P", gap_id)
+    assert reopened.exit_code == 0 and reopened.stdout.startswith("Reopened: reopened [goals]")
+    again = run("spec", "reopen", "P", gap_id)
+    assert again.exit_code == 1 and "is already reopened" in _one_line_error(again)
+    assert run("spec", "open", "P", "--status", "maybe").exit_code == 2
+    assert run("spec", "reopen", "P", "nope").exit_code == 1
+
+
 def test_delete_and_db_upgrade(run) -> None:  # noqa: ANN001
     up = run("db", "upgrade")
     assert up.exit_code == 0 and ("already at" in up.stdout or "upgraded" in up.stdout)

@@ -98,3 +98,18 @@ def test_connect_without_a_url_opens_the_embedded_database(
     shell.run_line_magic("socrates", "project new Embedded")
     with snb.connect(user="dora") as ws:  # the same default file, from another connection
         assert [p.name for p in ws.projects().items] == ["Embedded"]
+
+
+def test_open_questions_through_magics(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    shell.run_line_magic("socrates", "project new Gaps")
+    assert repr(shell.run_line_magic("socrates", "open")) == "No open questions."
+    turn = shell.run_cell_magic("socrates", "answer", "Not specified.\n")
+    assert turn.items == () and 'open question: open [goals]' in repr(turn)
+    [gap] = shell.run_line_magic("socrates", "open")
+    assert repr(gap).endswith('"Not specified."')
+    assert shell.run_line_magic("socrates", f"reopen {gap.id}").status == "reopened"
+    assert repr(shell.run_line_magic("socrates", "open --status resolved")) == "No open questions."
+    assert shell.run_line_magic("socrates", f"reopen {gap.id}") is None  # reopened already: one line, no traceback
+    assert "is already reopened" in capsys.readouterr().err
+    assert shell.run_line_magic("socrates", "open --status maybe") is None
+    assert "usage error" in capsys.readouterr().err

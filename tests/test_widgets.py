@@ -168,6 +168,8 @@ def test_an_answer_without_items_then_a_complete_specification(ws: Workspace) ->
     form.answer.value = "n/a"
     form.submit.click()
     assert "produced no items" in form.items_html.value and stored(ws, s)[:3:2] == (1, ())
+    assert "Open questions" in form.open_html.value and "&quot;n/a&quot;" in form.open_html.value
+    assert "Goals: only open questions (1)" in form.maturity_label.value
     for _ in range(40):
         if form.question is None:
             break

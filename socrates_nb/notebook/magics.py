@@ -16,6 +16,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 import socrates_nb as snb
 from socrates_nb.errors import SocratesError, ValidationError
 from socrates_nb.quality.lint import Finding
+from socrates_nb.services.specs import OPEN_QUESTION_STATUSES
 from socrates_nb.templates import DEFAULT_TEMPLATE
 from socrates_nb.workspace import Project, Session, Workspace
 
@@ -26,6 +27,8 @@ USAGE = """usage:
   %socrates ask
   %%socrates answer            (the cell body is the answer)
   %socrates spec [--format md|json]
+  %socrates open [--status open|reopened|resolved]   (open questions: non-answers kept as gaps)
+  %socrates reopen ID          (ask an open question again in the next sessions)
   %socrates lint TEXT"""
 
 
@@ -59,6 +62,10 @@ def _parser() -> _Parser:
     sub.add_parser("answer", add_help=False)
     spec = sub.add_parser("spec", add_help=False)
     spec.add_argument("--format", choices=("md", "json"), default="md")
+    gaps = sub.add_parser("open", add_help=False)
+    gaps.add_argument("--status", choices=OPEN_QUESTION_STATUSES)
+    reopen = sub.add_parser("reopen", add_help=False)
+    reopen.add_argument("id")
     lint = sub.add_parser("lint", add_help=False)
     lint.add_argument("text", nargs="+")
     return root
@@ -114,6 +121,10 @@ class SocratesMagics(Magics):
             if cell is None:
                 raise ValidationError("use %%socrates answer as a cell magic: the cell body is the answer")
             return self._session().answer(cell)
+        if args.command == "open":
+            return _Lines(self._project().open_questions(args.status), "No open questions.")
+        if args.command == "reopen":
+            return self._project().reopen_question(args.id)
         spec = self._project().specification()
         return _Text(spec.to_json() if args.format == "json" else spec.to_markdown())
 
@@ -146,6 +157,17 @@ class _Text(str):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+class _Lines(list):  # type: ignore[type-arg]
+    """Objects shown one per line (``empty`` when there are none)."""
+
+    def __init__(self, rows: list[Any], empty: str) -> None:
+        super().__init__(rows)
+        self.empty = empty
+
+    def __repr__(self) -> str:
+        return "\n".join(repr(r) for r in self) if self else self.empty
 
 
 class _Findings(list):  # type: ignore[type-arg]

@@ -21,7 +21,7 @@ from socrates_nb.errors import SocratesError
 from socrates_nb.notebook import display
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.validation import PROJECT_STATUSES
-from socrates_nb.services.views import ConflictView, ItemView, QuestionView
+from socrates_nb.services.views import ConflictView, ItemView, OpenQuestionView, QuestionView
 from socrates_nb.workspace import Project, Session, Workspace
 
 ALL_STATUSES = "all"
@@ -85,6 +85,17 @@ def _gaps_html(gaps: Sequence[str]) -> str:
     return "<b>Gaps</b><ul>" + "".join(f"<li>{escape(g)}</li>" for g in gaps) + "</ul>"
 
 
+def _open_html(open_questions: Sequence[OpenQuestionView]) -> str:
+    """The questions still waiting for an answer: non-answers are gaps, not requirements."""
+    if not open_questions:
+        return ""
+    rows = "".join(
+        f"<li><small>[{escape(display.category_label(q.category))}]</small> {escape(q.question or q.key)} "
+        f"<i>&quot;{escape(q.answer)}&quot;</i></li>" for q in open_questions
+    )
+    return f"<b>Open questions</b> <small>(answered with a non-answer: not requirements)</small><ul>{rows}</ul>"
+
+
 def _conflict_html(c: ConflictView) -> str:
     return (
         f"⚠ <b>A</b> {escape(c.item_a)} vs <b>B</b> {escape(c.item_b)} "
@@ -97,7 +108,8 @@ def _conflict_html(c: ConflictView) -> str:
 
 class SessionForm(widgets.VBox):
     """A form for one session: the pending question, an answer box, Submit / Skip / Complete,
-    maturity overall and per category, the last answer's items, open conflicts and gaps.
+    maturity overall and per category (with what blocks readiness), the last answer's items, open
+    conflicts, open questions and gaps.
 
     ``reload()`` rebuilds everything from the database, so a form made after a kernel
     restart (``ws.session(id).widget()``) shows the same state.
@@ -126,6 +138,7 @@ class SessionForm(widgets.VBox):
         self._conflicts_heading = _html("snb-conflicts-heading")
         self._conflict_rows: dict[uuid.UUID, widgets.VBox] = {}
         self.gaps_html = _html("snb-gaps")
+        self.open_html = _html("snb-open-questions")
         super().__init__(children=(
             self.status_html,
             self.question_html,
@@ -136,6 +149,7 @@ class SessionForm(widgets.VBox):
             self.categories_box,
             self.items_html,
             self.conflicts_box,
+            self.open_html,
             self.gaps_html,
         ))
         self.add_class("snb-form")
@@ -151,6 +165,7 @@ class SessionForm(widgets.VBox):
         self._show_conflicts(spec.conflicts)
         self.items_html.value = _items_html(self.last_items)
         self.gaps_html.value = _gaps_html(spec.gaps)
+        self.open_html.value = _open_html(spec.open_questions)
 
     def _act(self, action: Callable[[], object]) -> None:
         """Run a user action, show its error inline, then reload (also after an error: the form may be stale)."""
@@ -182,7 +197,8 @@ class SessionForm(widgets.VBox):
         self.maturity_bar.value = maturity.score
         self.maturity_bar.bar_style = "success" if maturity.ready else "info"
         state = "ready" if maturity.ready else "not ready"
-        self.maturity_label.value = f"<b>{maturity.score:.1f}</b>/100 ({state})"
+        why = "".join(f"<br><small>{escape(b)}</small>" for b in maturity.blockers())
+        self.maturity_label.value = f"<b>{maturity.score:.1f}</b>/100 ({state}){why}"
         for category, coverage in maturity.coverage.items():
             if category not in self.category_bars:
                 self.category_bars[category] = widgets.FloatProgress(

@@ -40,15 +40,13 @@ from typing import Any
 
 import yaml
 
+from socrates_nb.categories import CATEGORIES
+from socrates_nb.engine.offline.probing import PROBE_RULES
+
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = ROOT / "eval"
 DEFAULT_REPLY = "Not specified."
-CATEGORIES = (
-    "goals", "users", "functional", "data", "integrations", "constraints", "performance", "scalability",
-    "security", "reliability", "usability", "operations", "compliance", "acceptance",
-)
 _PROBE_KEY = re.compile(r"^probe\.(?P<item>.+)\.\d+$")
-_FALLBACK_VAGUE_RULES = ("placeholder", "escape-clause", "open-ended", "vague-term", "unmeasurable")
 
 
 # ---------------------------------------------------------------------------------------
@@ -156,42 +154,14 @@ def unlabelled_statements(script: dict[str, Any]) -> list[str]:
 # One document
 # ---------------------------------------------------------------------------------------
 
-def _vague_rules() -> tuple[str, ...]:
-    try:
-        from socrates_nb.engine.offline.probing import PROBE_RULES
-        return tuple(PROBE_RULES)
-    except ImportError:  # pragma: no cover - the engine moved its list
-        return _FALLBACK_VAGUE_RULES
-
-
-def _open_questions(project: Any, spec: Any, asked_non_answers: list[dict[str, str]]) -> dict[str, Any]:
-    """The project's open questions, from the first source that exists: ``Project.open_questions()``
-    (``source: project``); else, temporarily, the specification's ``open_questions``
-    (``source: specification``); else the questions, probes included, whose whole answer
-    was a non-answer (``source: proxy``)."""
-    rows: list[Any] | None = None
-    source = "proxy"
-    api = getattr(project, "open_questions", None)
-    if callable(api):
-        rows, source = list(api()), "project"
-    elif getattr(getattr(spec, "view", None), "open_questions", None) is not None:
-        rows, source = list(spec.view.open_questions), "specification"
-    if rows is None:
-        return {
-            "source": source,
-            "count": len(asked_non_answers),
-            "by_category": dict(Counter(r["category"] for r in asked_non_answers)),
-            "items": asked_non_answers,
-        }
+def _open_questions(project: Any, asked_non_answers: list[dict[str, str]]) -> dict[str, Any]:
+    """The project's open questions (``Project.open_questions()``), beside the number of asked
+    questions whose whole answer was a non-answer."""
+    rows = project.open_questions()
     return {
-        "source": source,
         "count": len(rows),
-        "by_category": dict(Counter(getattr(r, "category", "?") for r in rows)),
-        "items": [
-            {"category": getattr(r, "category", None), "key": getattr(r, "key", None),
-             "status": getattr(r, "status", None), "answer": getattr(r, "answer", None)}
-            for r in rows
-        ],
+        "by_category": dict(Counter(r.category for r in rows)),
+        "items": [{"category": r.category, "key": r.key, "status": r.status, "answer": r.answer} for r in rows],
         "non_answered_questions": len(asked_non_answers),
     }
 
@@ -252,7 +222,7 @@ def run_document(name: str, max_questions: int = 60) -> dict[str, Any]:
                 q = turn.next_question
             ended = q is None
             spec = project.specification()
-            open_qs = _open_questions(project, spec, asked_non_answers)
+            open_qs = _open_questions(project, asked_non_answers)
         finally:
             ws.close()
     elapsed = time.perf_counter() - started
@@ -265,7 +235,7 @@ def _measure(
     transcript: list[dict[str, Any]], probes: list[dict[str, Any]], errors: list[dict[str, str]],
     open_qs: dict[str, Any], sent: list[str], elapsed: float,
 ) -> dict[str, Any]:
-    vague_rules = set(_vague_rules())
+    vague_rules = set(PROBE_RULES)
     items: list[dict[str, Any]] = []
     per_cat: dict[str, dict[str, int]] = defaultdict(lambda: {"items": 0, "correct": 0})
     non_answer_items: list[dict[str, Any]] = []
@@ -383,7 +353,7 @@ def lint_all_statements(script: dict[str, Any]) -> dict[str, int] | None:
     except ImportError:  # pragma: no cover - the engine moved its API
         return None
     labels = Labels(script["statements"])
-    vague_rules = set(_vague_rules())
+    vague_rules = set(PROBE_RULES)
     flagged: dict[str, bool] = {}
     kind: dict[str, str] = {}
     for key, answer in script["answers"].items():
@@ -438,7 +408,6 @@ def evaluate(names: list[str] | None = None, max_questions: int = 60) -> dict[st
         "ended": sum(1 for d in docs if d["ended"]),
         "non_answer_items": sum(len(d["non_answer_items"]) for d in docs),
         "open_questions": sum(d["open_questions"]["count"] for d in docs),
-        "open_questions_source": sorted({d["open_questions"]["source"] for d in docs}),
         "probes_true": sum(d["probes"]["true"] for d in docs),
         "probes_false": sum(d["probes"]["false"] for d in docs),
         "probes_unknown": sum(d["probes"]["unknown"] for d in docs),
@@ -485,9 +454,7 @@ def render(report: dict[str, Any]) -> str:
         out.append(f"non-answer items         {len(d['non_answer_items'])}")
         out.append(f"rewritten items          {len(d['rewritten_items'])} (text differs from the statement; "
                    f"listed in --json for a faithfulness check)")
-        note = {"project": "", "specification": "  [from Specification.open_questions: Project.open_questions() missing]",
-                "proxy": "  [no open-question API: questions whose answer was a non-answer]"}[oq["source"]]
-        out.append(f"open questions           {oq['count']}{note}")
+        out.append(f"open questions           {oq['count']}")
         unknown = f"  ({d['probes']['unknown']} of an item matching no statement)" if d["probes"]["unknown"] else ""
         out.append(f"probes true / false      {d['probes']['true']} / {d['probes']['false']}{unknown}")
         out.append(f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})")
@@ -518,8 +485,7 @@ def render(report: dict[str, Any]) -> str:
     out.append(f"== overall ({o['documents']} documents) ==")
     out.append(f"questions asked          {o['questions_asked']}; sessions ended {o['ended']}/{o['documents']}")
     out.append(f"non-answer items         {o['non_answer_items']}")
-    note = "" if o["open_questions_source"] == ["project"] else f"  [source: {', '.join(o['open_questions_source'])}]"
-    out.append(f"open questions           {o['open_questions']}{note}")
+    out.append(f"open questions           {o['open_questions']}")
     unknown = f"  ({o['probes_unknown']} unmatched)" if o["probes_unknown"] else ""
     out.append(f"probes true / false      {o['probes_true']} / {o['probes_false']}{unknown}")
     out.append(f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})")

@@ -365,7 +365,8 @@ def _check_reach(con: duckdb.DuckDBPyConnection, query: str) -> None:
 _PROJECTS = "SELECT id, name, template FROM projects WHERE $project IS NULL OR id = $project ORDER BY name, id"
 
 _CURRENT_SUMS = """
-SELECT project_id, category, count(*) AS items, sum(confidence::DECIMAL(18, 9))::DOUBLE AS confidence_sum
+SELECT project_id, category, count(*) AS items, sum(confidence::DECIMAL(18, 9))::DOUBLE AS confidence_sum,
+       bool_or(key LIKE '%.scope') AS out_of_scope
 FROM spec_items
 WHERE is_current AND ($project IS NULL OR project_id = $project)
 GROUP BY project_id, category
@@ -583,8 +584,8 @@ class Analytics:
         Columns ``project_id, project, template, category, weight, target, items,
         confidence_sum, coverage``. DuckDB adds up the confidences; coverage is
         ``quality.maturity.compute_maturity``'s, so it equals the specification's. Categories
-        of weight 0 in the template do not count and are left out. Ordered by project name,
-        then category.
+        of weight 0 in the template and categories declared out of scope do not count and are
+        left out. Ordered by project name, then category.
         """
         rows = []
         for c in self._current(self._project_filter(project)):
@@ -683,12 +684,16 @@ class Analytics:
         projects = [_Project(*row) for row in self._run(_PROJECTS, {"project": project_id}).fetchall()]
         items: dict[str, dict[str, int]] = {}
         sums: dict[str, dict[str, float]] = {}
-        for pid, category, n, total in self._run(_CURRENT_SUMS, {"project": project_id}).fetchall():
+        scoped: dict[str, set[str]] = {}
+        for pid, category, n, total, out in self._run(_CURRENT_SUMS, {"project": project_id}).fetchall():
             items.setdefault(pid, {})[category] = n
             sums.setdefault(pid, {})[category] = total
+            if out:
+                scoped.setdefault(pid, set()).add(category)
         return [
             _Current(p, items.get(p.id, {}), sums.get(p.id, {}),
-                     compute_maturity(get_template(p.template), sums.get(p.id, {})))
+                     compute_maturity(get_template(p.template), sums.get(p.id, {}),
+                                      out_of_scope=frozenset(scoped.get(p.id, ()))))
             for p in projects
         ]
 

@@ -14,7 +14,8 @@ UNKNOWN = [
     "The document doesn't say.", "n/a for now", "N/A", "To be decided.", "Still open.", "We haven't decided yet.",
     "Unknown", "Not sure.", "I don't know.", "Availability target not stated in the PRD.", "Users: not stated.",
     "Nothing is specified about backups.", "The feature is not defined yet.", "1 1 1 1 1", "...", "the of and",
-    "word " * 4000, "?", "To be confirmed by the client.",
+    "word " * 4000, "?", "To be confirmed by the client.", "No daily volume or growth figure is given.",
+    "The spec has no success metric.", "The SRS gives no number for that.", "The SRS names operating systems, not browsers.",
 ]
 OUT_OF_SCOPE = [
     "Not applicable.", "Out of scope for this release.", "None.", "We have no integrations.",
@@ -25,7 +26,7 @@ REQUIREMENTS = [
     "The API is open to partners.", "Security agents clock in at the gate.", "No data is stored on the device.",
     "There is no admin role.", "Users are not authenticated.", "Passwords are not stored in clear text.",
     "The system shall log every call; the document does not specify retention.",
-    "Страница loads быстро within 2 s.",
+    "Страница loads быстро within 2 s.", "The spec requires TLS.", "The specification shall be reviewed yearly.",
 ]
 
 

@@ -64,13 +64,22 @@ _SILENT = re.compile(
     r"\b(?:document|spec(?:ification)?|source|prd|srs|brief|requirements?|text|story|stories)\s+"
     r"(?:is\s+silent|says\s+nothing|(?:does\s+not|doesn'?t|did\s+not|didn'?t)\s+(?:say|specify|mention|state|"
     r"cover|define|give|address|discuss))"
-    r"|\b(?:no|none\s+of\s+the)\s+(?:[\w-]++\s+){0,4}?(?:is|are|was|were|has\s+been|have\s+been)\s+(?:given|specified|"
+    r"|\b(?:no|none\s+of\s+the)\s+(?:[\w-]++\s+){0,6}?(?:is|are|was|were|has\s+been|have\s+been)\s+(?:given|specified|"
     r"stated|defined|mentioned|provided|set|known|documented|available)\b"
     r"|\b(?:nothing|no\s+information)\s+(?:is\s+|was\s+)?(?:specified|stated|given|mentioned|known|documented|"
     r"provided|available)\b"
     r"|\bthere\s+(?:is|are)\s+no\s+(?:[\w-]++\s+){0,3}?(?:given|specified|stated|defined|information|details?)\b"
     r"|\b(?:not|never)\s+(?:been\s+)?(?:specified|stated|mentioned|given|defined)\s+(?:anywhere|in\s+the\s+"
     r"(?:document|source|spec|prd|srs|brief))",
+    re.IGNORECASE,
+)
+# A statement about the source rather than the system: "The SRS gives no number for that",
+# "The spec names operating systems, not browsers".
+_ABOUT_SOURCE = re.compile(
+    r"(?:the|this|our|their)\s+(?:document|doc|spec(?:ification)?|srs|prd|source|brief|requirements?(?:\s+doc(?:ument)?)?|"
+    r"story|stories|text)\s+(?:only\s+|also\s+|just\s+)?(?:has|have|gives?|names?|lists?|says?|states?|specif(?:y|ies)|"
+    r"mentions?|contains?|sets?|provides?|defines?|covers?|describes?|talks?\s+about|is\s+about|focuses\s+on|"
+    r"does\s*n[o']t|did\s*n[o']t|lacks?|omits?|leaves?|skips?)\b",
     re.IGNORECASE,
 )
 _BINDING = re.compile(r"\b(?:shall|must|should|will|needs?\s+to|has\s+to|have\s+to)\b", re.IGNORECASE)
@@ -102,7 +111,7 @@ def classify(statement: str) -> Kind | None:
         return "unknown"
     if _OUT_OF_SCOPE.fullmatch(core):
         return "out_of_scope"
-    if _SILENT.search(core) and not _BREAK.search(core) and not _binding_requirement(core):
+    if (_SILENT.search(core) or _ABOUT_SOURCE.match(core)) and not _BREAK.search(core) and not _binding_requirement(core):
         return "unknown"
     return None
 

@@ -686,7 +686,8 @@ VAGUE_TERMS: dict[str, str] = {
     "high-readability": "ease", "mobile-friendly": "ease", "mobile friendly": "ease",
     "highly reliable": "robust", "high reliability": "robust", "fully functional": "quality",
     "highly responsive": "speed", "optimized": "efficient", "optimised": "efficient",
-    "short-lived": "enough", "common": "enough", "effective": "quality",
+    "short-lived": "enough", "common": "enough", "effective": "quality", "cost-effective": "quality",
+    "cost effective": "quality",
     "noticeable": "minimal", "noticeably": "minimal", "perceptible": "minimal",
     "small-to-medium": "amount", "small to medium": "amount",
 }
@@ -710,8 +711,9 @@ _VAGUE_EXCEPTIONS: dict[str, re.Pattern[str]] = {
     "clear": re.compile(  # the verb: "clear the cart", "clear all filters", "clear cache"
         r"\s+(?:the|all|any|a|an|its|their|his|her|my|your|our|this|these|those|it|them|out|up|cache|"
         r"caches|cookies|history|filters?|cart|form|fields?|input|selection|session|sessions|data|logs?|"
-        r"queue|screen|search)\b", re.I,
+        r"queue|screen|search|text)\b|-text\b", re.I,  # "clear text" is plaintext
     ),
+    "instant": re.compile(r"\s+(?:messag\w*|messenger)\b", re.I),  # "instant messaging": a feature
 }
 # A vague word right after one of these is a verb or a noun, not an adjective ("shall clear", "to clear").
 _VAGUE_VERB_BEFORE: dict[str, re.Pattern[str]] = {

@@ -761,23 +761,26 @@ def _defined_by_parenthesis(text: str, end: int) -> bool:
 
 class _Clauses:
     """The clauses of a text (split at ';', '!', '?', a line break or a sentence-ending '.')
-    and the quantities in each: which vague words have a criterion next to them."""
+    and which of them state a quantity: which vague words have a criterion next to them.
+    Built once per text; each question is a binary search, so the work stays linear."""
 
     def __init__(self, text: str, quantities: list[re.Match[str]]) -> None:
         self._ends = [m.start() for m in _CLAUSE_END.finditer(_mask(text))]
-        self._quantities = quantities
+        self._with_frequency: set[int] = set()  # clauses with any quantity
+        self._with_measure: set[int] = set()  # clauses with a quantity that is not a mere frequency
+        for q in quantities:
+            clause = self._clause(q.start())
+            self._with_frequency.add(clause)
+            if not _FREQUENCY_ONLY.fullmatch(q.group(0).strip()):
+                self._with_measure.add(clause)
 
     def _clause(self, pos: int) -> int:
         return bisect_left(self._ends, pos)
 
     def measured(self, span: tuple[int, int], family: str) -> bool:
         """True when a quantity in the clause of ``span`` gives the vague word a criterion."""
-        clause = self._clause(span[0])
-        return any(
-            self._clause(q.start()) == clause
-            and (family in _FREQUENCY_FAMILIES or not _FREQUENCY_ONLY.fullmatch(q.group(0).strip()))
-            for q in self._quantities
-        )
+        clauses = self._with_frequency if family in _FREQUENCY_FAMILIES else self._with_measure
+        return self._clause(span[0]) in clauses
 
 
 def _vague_terms(text: str, taken: _Spans, clauses: _Clauses) -> list[Finding]:

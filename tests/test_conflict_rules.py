@@ -344,6 +344,11 @@ RESTATEMENTS = [
     (item("PostgreSQL is the primary database", DB, choice="PostgreSQL"),
      item("We use Postgres", DB, choice="PostgreSQL")),
     (item("Never MongoDB", DB, choice="MongoDB", negated=True), item("MongoDB is not allowed", DB, choice="MongoDB")),
+    # issue 15: one API target worded a little differently in two answers
+    (measured("API responses within 2 s.", LAT, 2, "s", "latency", "max"),
+     measured("API responses must come back within 2 seconds.", LAT, 2, "s", "latency", "max")),
+    (measured("The API must respond within 2 seconds.", LAT, 2, "s", "latency", "max"),
+     measured("API calls return within 2 s.", LAT, 2, "s", "latency", "max")),
 ]
 
 NOT_RESTATEMENTS = [
@@ -356,6 +361,8 @@ NOT_RESTATEMENTS = [
     # one number, different subjects
     (measured("Pages load in 2 s", LAT, 2, "s", "latency", "max"),
      measured("Reports render in 2 s", LAT, 2, "s", "latency", "max")),
+    (measured("API responses within 2 s.", LAT, 2, "s", "latency", "max"),
+     measured("Admin pages come back within 2 s.", LAT, 2, "s", "latency", "max")),
     # one choice, opposite polarity (a polarity conflict instead)
     (item("MongoDB is the primary database", DB, choice="MongoDB"),
      item("MongoDB must not be used", DB, choice="MongoDB", negated=True)),

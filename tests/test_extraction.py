@@ -29,6 +29,7 @@ from socrates_nb.engine.offline.extraction import (
     probed_key,
     split_statements,
 )
+from socrates_nb.quality.conflicts import Candidate, detect
 from socrates_nb.quality.lint import lint
 from socrates_nb.templates import get_template
 
@@ -75,10 +76,28 @@ def one(category: str | None, answer: str, key: str | None = None) -> ItemDraft:
         ("Yes, the app must work offline.", ["the app must work offline."]),
         ("Hmm, good question. Orders ship daily.", ["Orders ship daily."]),
         ("TBD", ["TBD"]),  # a placeholder is an (incomplete) item, not filler
+        # issue 15: an elliptical part takes the verb of the clause before it
+        ("Payment records are kept for 7 years; webhook delivery logs for 90 days.",
+         ["Payment records are kept for 7 years", "webhook delivery logs are kept for 90 days."]),
+        ("Invoices must be retained for 10 years; receipt photos for 2 years.",
+         ["Invoices must be retained for 10 years", "receipt photos must be retained for 2 years."]),
+        ("The invoice is kept for 10 years; receipts for 2 years.",
+         ["The invoice is kept for 10 years", "receipts are kept for 2 years."]),
+        ("p95 latency under 200 ms; p99 under 1 s", ["p95 latency under 200 ms", "p99 under 1 s"]),
     ],
 )
 def test_split_statements(answer: str, expected: list[str]) -> None:
     assert split_statements(answer) == expected
+
+
+def test_an_elliptical_retention_part_is_data() -> None:
+    for asked in ("data", "integrations"):
+        found = items(asked, "Payment records are kept for 7 years; webhook delivery logs for 90 days.")
+        assert [(i.category, i.key, i.value.get("number"), i.value.get("unit")) for i in found] == [
+            ("data", "data.retention", 7, "yr"), ("data", "data.retention", 90, "d")
+        ], found
+        assert found[1].text == "Webhook delivery logs are kept for 90 days."
+        assert detect(Candidate.of(found[1], id=2), [Candidate.of(found[0], id=1)]) == []  # two subjects
 
 
 @pytest.mark.parametrize(
@@ -271,6 +290,24 @@ def test_free_answers_are_classified() -> None:
     assert one(None, "It must comply with GDPR.").category == "compliance"
 
 
+@pytest.mark.parametrize(
+    ("asked", "statement", "expected"),
+    [
+        # issue 15: a role whose name holds a category word is a user role
+        ("users", "Security agents clock in at the gate.", "users"),
+        ("users", "Support staff investigate failed payments.", "users"),
+        ("functional", "Support staff investigate failed payments.", "functional"),
+        ("users", "Security officers check badges at the entrance.", "users"),
+        ("users", "Customer support agents answer chats during office hours.", "users"),
+        # ... while a statement about another category still moves
+        ("users", "Users log in with two-factor authentication.", "security"),
+        ("goals", "Pages load in 300 ms.", "performance"),
+    ],
+)
+def test_role_names_do_not_move_a_statement(asked: str, statement: str, expected: str) -> None:
+    assert one(asked, statement).category == expected
+
+
 # --- 3. keys -------------------------------------------------------------------------------
 
 
@@ -376,6 +413,50 @@ def test_answers_to_a_probe_fall_back_to_the_probed_item_key() -> None:
     assert [i.key for i in measured] == ["performance.latency_p95"]
 
 
+def test_a_product_name_alone_is_no_choice_subject() -> None:
+    """Issue 15: a problem statement that mentions PostgreSQL landed on constraints.primary_database,
+    so the later "We use PostgreSQL 16 as the primary database" superseded it as a restatement."""
+    problem = one("goals", "Clinics lose bookings because their spreadsheet on PostgreSQL is shared by email.")
+    assert (problem.category, problem.key) == ("goals", "goals.asked") and "choice" not in problem.value
+    chosen = one("constraints", "We use PostgreSQL 16 as the primary database.", key="constraints.stack")
+    assert chosen.key == "constraints.primary_database" and chosen.value["choice"] == "PostgreSQL"
+    assert detect(Candidate.of(chosen, id=2), [Candidate.of(problem, id=1)]) == []
+    for statement in ("The backend runs on PostgreSQL.", "PostgreSQL, not MongoDB.", "Data is stored in MySQL.",
+                      "Use PostgreSQL."):
+        assert one("goals", statement).key == "constraints.primary_database", statement
+    assert one("constraints", "Reports are exported from PostgreSQL every night.").key == "constraints.asked"
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "Use a relational database, e.g. PostgreSQL.",
+        "A relational database such as PostgreSQL or MySQL.",
+        "Any managed database, for example Amazon Aurora PostgreSQL.",
+        "A mainstream language, for instance Python.",
+    ],
+)
+def test_an_example_is_no_choice(statement: str) -> None:
+    """Issue 15: "e.g." / "for example" / "such as" introduce examples: an option named as an
+    example is not the project's decision (it would conflict with the option chosen later)."""
+    assert "choice" not in one("constraints", statement).value
+
+
+def test_an_option_chosen_beside_an_example_is_the_choice() -> None:
+    assert one("constraints", "We use PostgreSQL for orders, e.g. for invoices and refunds.").value["choice"] == "PostgreSQL"
+    mysql, other = items("constraints", "We use MySQL; no other database such as PostgreSQL.")
+    assert mysql.value["choice"] == "MySQL" and "choice" not in other.value
+
+
+def test_one_target_stated_twice_is_one_restatement() -> None:
+    first = one("performance", "API responses within 2 s.", key="performance.response_time")
+    for later in ("API responses must come back within 2 seconds.", "The API responds in under 2 s.",
+                  "API calls return within 2 s."):
+        again = one("performance", later, key="performance.peak")
+        found = detect(Candidate.of(again, id=2), [Candidate.of(first, id=1)])
+        assert [v.kind for _, v in found] == ["restatement"], (later, again.key, found)
+
+
 # --- 4. values -----------------------------------------------------------------------------
 
 
@@ -404,6 +485,47 @@ def test_every_unit(text: str, number: float, unit: str) -> None:
     assert (m["number"], m["unit"]) == (number, unit)
     assert isinstance(m["number"], int) == float(number).is_integer()
     assert m["unit"] in UNITS
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "unit", "bound"),
+    [
+        ("Sessions time out after five minutes.", 5, "min", "exact"),
+        ("Search responds in half a second.", 0.5, "s", "exact"),
+        ("At most a dozen concurrent users.", 12, "users", "max"),
+        ("Two hundred requests per second at peak.", 200, "req/s", "exact"),
+        ("Logs are kept for twenty-four hours.", 24, "h", "exact"),
+        ("Logs are kept for twenty four hours.", 24, "h", "exact"),
+        ("Up to two hundred and fifty users.", 250, "users", "max"),
+        ("Restore service within an hour.", 1, "h", "max"),
+        ("Downtime of at most half an hour.", 0.5, "h", "max"),
+        ("Within one hour.", 1, "h", "max"),
+        ("Three thousand orders per day.", 3000, "items/d", "exact"),
+        ("1k users", 1000, "users", "exact"),
+        ("We expect 10k/day.", 10_000, "items/d", "exact"),
+        ("1.5k users sign up", 1500, "users", "exact"),
+        ("at most 86,400 req/day", 86_400, "req/d", "max"),
+        ("5 transactions per hour", 5, "tx/h", "exact"),
+    ],
+)
+def test_number_words_and_scaled_numbers_are_values(text: str, number: float, unit: str, bound: str) -> None:
+    """Issue 15: "five minutes", "half a second", "a dozen", "two hundred", "twenty-four hours"
+    stated no number."""
+    m = measure(text)
+    assert m is not None, text
+    assert (m["number"], m["unit"], m["bound"]) == (number, unit, bound), m
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Users add a second factor.", "One of the users approves each refund.", "Backups run twice a day.",
+        "One day customers will pay online.", "A user can have one role.", "Five and ten minutes.",
+        "Someone often checks the queue.", "The seventh day is a rest day.", "A one-time code is sent.",
+    ],
+)
+def test_words_that_are_not_measures(text: str) -> None:
+    assert measure(text) is None, (text, measure(text))
 
 
 @pytest.mark.parametrize(
@@ -575,6 +697,20 @@ def test_negation(text: str, expected: bool) -> None:
         ("functional", "The system shall encrypt data at rest.", "The system shall encrypt data at rest."),
         ("constraints", "iOS app first", "iOS app first."),
         ("functional", "orders ship daily", "Orders ship daily."),
+        # issue 15: a verb that is also a noun ("support staff", "log files", "store managers")
+        ("functional", "Support staff investigate failed payments", "Support staff investigate failed payments."),
+        ("users", "Support agents answer tickets from customers", "Support agents answer tickets from customers."),
+        ("functional", "Log files older than 30 days are archived", "Log files older than 30 days are archived."),
+        ("functional", "Log files rotate daily", "Log files rotate daily."),
+        ("functional", "Store managers approve refunds", "Store managers approve refunds."),
+        ("functional", "Order history shows the last 50 orders", "Order history shows the last 50 orders."),
+        # ... while an imperative is still one
+        ("functional", "Support multiple currencies", "The system shall support multiple currencies."),
+        ("functional", "Log every failed login", "The system shall log every failed login."),
+        ("functional", "Export reports as CSV", "The system shall export reports as CSV."),
+        ("functional", "Let customers choose a delivery slot", "The system shall let customers choose a delivery slot."),
+        ("functional", "Send customers a reminder two days before", "The system shall send customers a reminder two days before."),
+        ("functional", "Support staff can refund payments", "The system shall allow support staff to refund payments."),
     ],
 )
 def test_normalised_text(asked: str, answer: str, text: str) -> None:

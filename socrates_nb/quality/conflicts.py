@@ -561,7 +561,8 @@ _MEASURE_WORDS = frozenset(
     under below within max maximum minimum exceed exceeds exceeding above least most upto
     limit limits target targets budget goal goals stay stays remain remains keep kept handle handles
     serve serves expect expected take takes measured average mean median
-    respond responds sustain sustains
+    respond responds sustain sustains return returns returned come comes back arrive arrives reply replies
+    answer answers answered finish finishes finished call calls query queries
     """.split()
 ) | frozenset(_stem(part) for word in units.unit_words(counted=False) for part in word.split("/") if part)
 

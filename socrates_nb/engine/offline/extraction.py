@@ -7,18 +7,27 @@
    ``1.5 s``), an abbreviation (``e.g.``, ``i.e.``, ``vs.``, ``U.S.``) or quoted text.
    "X and Y" stays one statement (lint's ``not-singular`` reports it) unless both halves
    are full clauses with their own subject and modal verb ("The API shall log every call
-   and admins must review the log weekly"). Filler ("Yes.", "Good question", "n/a",
-   "I don't know") gives no item.
+   and admins must review the log weekly"). A part after a semicolon that has no verb of its
+   own takes the verb of the clause before it ("Payment records are kept for 7 years; webhook
+   delivery logs for 90 days." -> "... webhook delivery logs are kept for 90 days"), with
+   is/are agreement. Filler ("Yes.", "Good question", "n/a", "I don't know") gives no item.
 2. **Category** (:func:`category_of`): the question's category when the statement names
    one of that category's known subjects; else the category that owns its measured metric
-   (a latency is performance, an availability reliability: "Pages load in 300 ms" given to
-   a goals question); else the category of a subject pattern specific enough to decide
-   alone (WCAG, GDPR, TLS, RTO, p95); else the classifier's category when
-   ``classify_scores`` gives it at least :data:`OVERRIDE_THRESHOLD` (never ``functional``);
-   else the question's category. A free answer (no question) takes the classifier's
+   (a latency is performance, an availability reliability, a retention period data: "Pages
+   load in 300 ms" given to a goals question); else the category of a subject pattern
+   specific enough to decide alone (WCAG, GDPR, TLS, RTO, p95); else the classifier's
+   category when ``classify_scores`` gives it at least :data:`OVERRIDE_THRESHOLD` (never
+   ``functional``); else the question's category. The name of a role that opens the
+   statement ("Security agents", "Support staff") says who acts, not what the statement
+   is about: the strong patterns and the classifier do not read it, and the classifier
+   never moves such a statement ("Security agents clock in at the gate" answering a users
+   question stays users). A free answer (no question) takes the classifier's
    category. A statement that picks a fixed choice (the primary database, the cloud, the
    hosting model, the programming language) lands on that choice's key and category
-   whatever the question was, so two answers that pick different options can conflict.
+   whatever the question was, so two answers that pick different options can conflict. A
+   statement that only *mentions* an option does not ("their spreadsheet on PostgreSQL is
+   shared by email"): a choice subject with a ``cue`` in keys.yaml needs the cue too ("we
+   use", "runs on", "database", "stored in"), unless the statement is five words or fewer.
 3. **Key**: ``<category>.<slug>`` from the subject table in ``data/keys.yaml`` (first by
    the statement's measured metric, then by patterns); else the question key for the
    answer's first statement and ``<question key>_<n>`` for the n-th (a statement moved to
@@ -29,9 +38,17 @@
 4. **Value** (the :class:`ItemDraft` contract): ``text``; a measure (``number``, ``unit``,
    ``metric``, ``bound``) when the statement states a number with a unit; ``choice``
    when the key picks one option and the statement names exactly one; ``negated`` (only
-   when true) when the main clause forbids or denies.
-5. **Text**: "The system shall ..." where the rewrite is faithful (see
-   :func:`normalise`), else the statement as given, capitalised, with a final period.
+   when true) when the main clause forbids or denies. Units, their spellings and
+   conversions come from :mod:`socrates_nb.quality.units` (the one unit table: "req/day",
+   "transactions per hour", "10k/day", "KiB"); numbers may be digits ("1.5k", "10,000",
+   "2 million") or words ("five minutes", "half a second", "a dozen users", "two hundred
+   req/s", "twenty-four hours"; a lone "a"/"an"/"one" only after a bound or preposition:
+   "within an hour", not "a second factor"). An option named as an example ("e.g.",
+   "for example", "such as") is no choice.
+5. **Text**: "The system shall ..." where the rewrite is faithful and grammatical (see
+   :func:`normalise`; "Support staff investigate failed payments" and "Log files older than
+   30 days are archived" are no imperatives), else the statement as given, capitalised,
+   with a final period.
 6. **Findings and confidence**: ``lint(text, category)`` on the normalised text (spans
    index ``ItemDraft.text``); confidence by :func:`confidence`.
 """
@@ -119,6 +136,7 @@ class _Subject:
     is_global: bool
     strong: tuple[re.Pattern[str], ...]
     require_pattern: bool
+    cue: tuple[re.Pattern[str], ...]
 
 
 @dataclass(frozen=True)
@@ -185,6 +203,7 @@ def _table() -> _Table:
                 is_global=bool(s.get("global", False)),
                 strong=tuple(compile_(p) for p in s.get("strong", ())),
                 require_pattern=bool(s.get("require_pattern", False)),
+                cue=tuple(compile_(p) for p in s.get("cue", ())),
             )
             for s in (raw["subjects"].get(category) or ())
         )
@@ -287,6 +306,39 @@ def _split_clauses(statement: str) -> list[str]:
     return out
 
 
+_GAP_PREPOSITIONS = (
+    r"(?:for|within|in|after|under|over|below|above|at\s+(?:most|least)|up\s+to|every|each|by|until|to|from|"
+    r"no\s+(?:more|longer)\s+than|less\s+than|more\s+than)"
+)
+_GAPPED = re.compile(
+    rf"\s*(?P<np>(?:[\w'-]+\s+){{0,4}}?[\w'-]+)\s+(?P<rest>{_GAP_PREPOSITIONS}\b.*)", re.IGNORECASE | re.DOTALL
+)
+_VERB_START = re.compile(rf"\b(?:{_MODAL_WORDS}|is|are|was|were|has|have|had)\b", re.IGNORECASE)
+_PREPOSITION = re.compile(rf"\s+{_GAP_PREPOSITIONS}\b", re.IGNORECASE)
+_AGREEMENT = {"is": "are", "are": "is", "was": "were", "were": "was", "has": "have", "have": "has"}
+
+
+def _with_verb_of(clause: str, part: str) -> str:
+    """``part`` with the verb of ``clause`` carried over when ``part`` is elliptical: after a
+    semicolon, "Payment records are kept for 7 years; webhook delivery logs for 90 days." means
+    "webhook delivery logs are kept for 90 days". A part with a verb of its own, or one whose
+    clause has no verb group before a preposition, is kept as written."""
+    gap = _GAPPED.fullmatch(part)
+    if gap is None or _VERBISH.search(part) or _HAS_MODAL.search(part):
+        return part
+    verb = _VERB_START.search(clause)
+    prep = _PREPOSITION.search(clause, verb.end()) if verb else None
+    if verb is None or prep is None:
+        return part
+    words = clause[verb.start() : prep.start()].split()
+    noun = gap.group("np").split()[-1].lower()
+    plural = noun.endswith("s") and not noun.endswith(("ss", "us"))
+    if words[0].lower() in _AGREEMENT and (words[0].lower() in ("are", "were", "have")) != plural:
+        words[0] = _AGREEMENT[words[0].lower()]
+    leading = part[: len(part) - len(part.lstrip())]
+    return f"{leading}{gap.group('np')} {' '.join(words)} {gap.group('rest')}"
+
+
 def split_statements(answer: str) -> list[str]:
     """The statements of an answer, in order, without bullet markers and filler.
 
@@ -301,13 +353,16 @@ def split_statements(answer: str) -> list[str]:
             continue
         masked = _mask(line)
         start = 0
-        pieces = []
+        pieces: list[str] = []
+        after_semicolon = False
         for m in _SENTENCE_END.finditer(masked):
             if m.group("space") == "":  # "3.5 users", "v1.2": no whitespace after the full stop
                 continue
-            pieces.append(line[start : m.end()].rstrip(" \t;"))
-            start = m.end()
-        pieces.append(line[start:])
+            piece = line[start : m.end()].rstrip(" \t;")
+            pieces.append(_with_verb_of(pieces[-1], piece) if after_semicolon and pieces else piece)
+            after_semicolon, start = masked[m.start()] == ";", m.end()
+        last = line[start:]
+        pieces.append(_with_verb_of(pieces[-1], last) if after_semicolon and pieces else last)
         for piece in pieces:
             for clause in _split_clauses(piece):
                 text = _LEADING_INTERJECTION.sub("", _LEADING_PUNCT.sub("", clause.strip().strip("\t ;,"))).strip()
@@ -330,7 +385,16 @@ _UNIT_ALT = units.UNIT_PATTERN
 _NUM = r"(?:\d{1,3}(?:,\d{3}){1,6}+|\d{1,3}(?:[ \u202f\u00a0]\d{3}){1,6}+(?!\d)|\d++)(?:\.\d+)?"
 _SCALE = r"(?:(?<=\d)[kK]|(?<=\d)M(?!B|b|iB)|\s+(?:thousand|million|billion|bn)\b)"
 _MEASURE = re.compile(
-    rf"(?<![\w.,/])(?P<num>{_NUM})(?P<scale>{_SCALE})?(?P<plus>\+)?\s*(?P<unit>{_UNIT_ALT})(?![\w/%])(?P<plus2>\+)?",
+    rf"(?<![\w.,/])(?:(?P<num>{_NUM})(?P<scale>{_SCALE})?|(?<![\w-])(?P<words>{units.NUMBER_WORDS_PATTERN}))"
+    rf"(?P<plus>\+)?\s*(?P<unit>{_UNIT_ALT})(?![\w/%])(?P<plus2>\+)?",
+    re.IGNORECASE,
+)
+# A lone "a", "an" or "one" is a number only after a bound or a preposition ("within an hour",
+# "kept for one year"), never as an article ("a second factor", "One day, customers ...").
+_LONE_WORDS = frozenset({"a", "an", "one"})
+_BEFORE_LONE = re.compile(
+    r"\b(?:within|in|under|after|for|than|most|least|every|per|to|about|around|over|only|just|exactly|"
+    r"approximately|roughly|max(?:imum)?|min(?:imum)?|takes?|lasts?)\s*$",
     re.IGNORECASE,
 )
 _MONEY = re.compile(
@@ -400,8 +464,26 @@ def _number(text: str, scale: str | None) -> int | float:
     number = float(re.sub(r"[,\s\u202f\u00a0]", "", text))
     if scale:
         number *= units.SCALES[scale.strip().lower()]
+    return _tidy(number)
+
+
+def _tidy(number: float) -> int | float:
     number = round(number, 6)
     return int(number) if number.is_integer() else number
+
+
+def _word_number(words: str, unit: str, before: str) -> int | float | None:
+    """The value of a number in words before ``unit``, or None where the words are no number
+    ("five and ten"; a lone "a"/"an"/"one" not after a bound or preposition; "a second")."""
+    value = units.parse_number_words(words)
+    if value is None:
+        return None
+    if words.lower() in _LONE_WORDS:
+        if UNITS[unit].dimension != "time" or not _BEFORE_LONE.search(before):
+            return None
+        if words.lower() != "one" and unit == "s":
+            return None  # "within a second" is rare; "a second factor" is not
+    return _tidy(value)
 
 
 def _canonical_unit(spelling: str) -> str:
@@ -458,6 +540,21 @@ def _bound(statement: str, start: int, end: int, dimension: str) -> str:
     return "exact"
 
 
+def _measure_number(m: re.Match[str], statement: str) -> int | float | None:
+    """The number of a ``_MEASURE`` match, or None when the match is no measure."""
+    before = left_context(statement, m.start())
+    if _VERSION_BEFORE.search(before):
+        return None  # "Windows 10 users", "PostgreSQL 16 users": a version, not a count
+    unit = _canonical_unit(m.group("unit"))
+    if m.group("words") is not None:
+        return _word_number(m.group("words"), unit, before)
+    if unit in ("h", "s", "min") and m.group("unit").lower() in ("h", "s", "min") and m.group("scale"):
+        return None  # "5k s" is not a thing; "2M s" neither
+    if unit in ("users", "records") and "." in m.group("num") and not m.group("scale"):
+        return None  # "1.5 users"
+    return _number(m.group("num"), m.group("scale"))
+
+
 MAX_MEASURES = 20
 """The most measures read from one statement (the first ones): a requirement states a few
 targets, and the work per statement stays bounded whatever it holds."""
@@ -467,14 +564,9 @@ def measures(statement: str, category: str | None = None) -> list[Measure]:
     """The numbers with a unit in ``statement`` (at most :data:`MAX_MEASURES`), in order of appearance."""
     raw: list[tuple[int, int, int | float, str, bool]] = []  # start, end, number, unit, plus
     for m in islice(_MEASURE.finditer(statement), MAX_MEASURES):
-        if _VERSION_BEFORE.search(left_context(statement, m.start())):
-            continue  # "Windows 10 users", "PostgreSQL 16 users": a version, not a count
-        unit = _canonical_unit(m.group("unit"))
-        if unit in ("h", "s", "min") and m.group("unit").lower() in ("h", "s", "min") and m.group("scale"):
-            continue  # "5k s" is not a thing; "2M s" neither
-        if unit in ("users", "records") and "." in m.group("num") and not m.group("scale"):
-            continue  # "1.5 users"
-        raw.append((m.start(), m.end(), _number(m.group("num"), m.group("scale")), unit, bool(m.group("plus") or m.group("plus2"))))
+        number = _measure_number(m, statement)
+        if number is not None:
+            raw.append((m.start(), m.end(), number, _canonical_unit(m.group("unit")), bool(m.group("plus") or m.group("plus2"))))
     for m in islice(_MONEY.finditer(statement), MAX_MEASURES):
         cur = _CURRENCY_SYMBOL.get(m.group("cur"), m.group("cur").upper())
         if not any(s <= m.start() < e for s, e, *_ in raw):
@@ -565,6 +657,9 @@ _NOT_PRIMARY_AFTER = re.compile(
     r"reporting|full[ -]text|logs?|metrics|messag\w*)\b",
     re.IGNORECASE,
 )
+_EXAMPLE_BEFORE = re.compile(
+    r"(?:\be\.g\.|\beg\.|\bfor\s+(?:example|instance)|\bsuch\s+as)\s*[,:]?\s*(?:[\w-]+\s+){0,2}$", re.IGNORECASE
+)
 _PRIMARY_WORDS = re.compile(r"\b(?:primary|main|principal|system\s+of\s+record)\b", re.IGNORECASE)
 
 
@@ -582,7 +677,8 @@ def choice(statement: str, vocab: str) -> str | None:
 
     Options after "not", "instead of", "rather than", "than", "from" are not picked
     ("PostgreSQL, not MongoDB"), unless nothing else is named ("must not use Oracle":
-    Oracle, with ``negated``). Secondary stores (Redis, Elasticsearch) and stores named
+    Oracle, with ``negated``). Options given as examples ("e.g.", "for example", "for
+    instance", "such as" just before) are never picked: an example is no decision. Secondary stores (Redis, Elasticsearch) and stores named
     "for caching/search/sessions" count only when the statement says primary/main.
     """
     found = _options(statement, vocab)
@@ -593,6 +689,7 @@ def choice(statement: str, vocab: str) -> str | None:
             if not option.secondary and not (end and _NOT_PRIMARY_AFTER.match(statement, end.end())):
                 kept.append((pos, option))
         found = kept
+    found = [(pos, o) for pos, o in found if not _EXAMPLE_BEFORE.search(left_context(statement, pos))]
     names = [o.name for _, o in found]
     preferred = [o.name for pos, o in found if not _NOT_CHOSEN_BEFORE.search(left_context(statement, pos))]
     if len(preferred) == 1:
@@ -660,10 +757,16 @@ class Subject:
         return f"{self.category}.{self.slug}"
 
 
+_SHORT_STATEMENT = 5  # words: "PostgreSQL, not MongoDB" names a choice without a cue
+
+
 def _matches(subject: _Subject, statement: str) -> re.Match[str] | None:
     if any(p.search(statement) for p in subject.exclude):
         return None
-    return next((m for p in subject.patterns if (m := p.search(statement))), None)
+    found = next((m for p in subject.patterns if (m := p.search(statement))), None)
+    if found is None or not subject.cue or len(statement.split()) <= _SHORT_STATEMENT:
+        return found
+    return found if any(p.search(statement) for p in subject.cue) else None  # a mention is no choice
 
 
 def _make(subject: _Subject, statement: str) -> Subject | None:
@@ -743,6 +846,38 @@ _FRAGMENT_START = re.compile(
 _BOUND_START = re.compile(r"^(?:under|below|less\s+than|at\s+most|no\s+more\s+than|within|up\s+to)\b", re.IGNORECASE)
 
 
+_CLOSED_WORDS = frozenset(
+    """the a an their his her its our your my all every each some any no this that these those for in on at to
+    from with by as of into onto via per than and or but when if where while because unless until after before
+    during within under over up out about across through without between among who which whose older newer
+    longer shorter larger smaller more less only also too both either once twice again first last next same
+    other instead""".split()
+) | frozenset(units.NUMBER_WORDS)
+_GROUP_NOUNS = frozenset({"staff", "people", "personnel", "team", "crew", "history", "data"})
+_CAUSATIVES = frozenset({"let", "help", "make"})  # "Let customers choose a slot": a bare verb follows
+
+
+def _noun_reading(verb: str, rest: str) -> bool:
+    """True when "<verb> <rest>" reads better as a noun phrase with a verb of its own than as
+    an imperative: "Log files older than 30 days are archived" (a be-verb in the main clause),
+    "Support staff investigate failed payments", "Store managers approve refunds" (a plural
+    noun followed by a bare verb). Rewriting those to "The system shall ..." would be
+    ungrammatical and unfaithful."""
+    main = rest[: m.start()] if (m := _SUBORDINATOR.search(rest)) else rest
+    if re.search(r"\b(?:is|are|was|were|has|have|had)\b", main, re.IGNORECASE):
+        return True
+    if verb.lower() in _CAUSATIVES:
+        return False
+    words = re.findall(r"[A-Za-z][\w'-]*|\d\S*", rest)[:4]
+    for noun, after in zip(words, words[1:]):
+        low, nxt = noun.lower(), after.lower()
+        plural = low in _GROUP_NOUNS or (low.endswith("s") and not low.endswith(("ss", "us")) and len(low) > 3)
+        if plural and low not in _CLOSED_WORDS and after.isalpha() and after.islower() and nxt not in _CLOSED_WORDS \
+                and not nxt.endswith(("ly", "s", "ed")):
+            return True
+    return False
+
+
 def _finish(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip().rstrip(",;:")
     if not text:
@@ -757,7 +892,8 @@ def _lower_first(phrase: str, names: bool = True) -> str:
     """'Customers' -> 'customers', 'The admins' -> 'the admins'; names ('Stripe', 'SAP', 'iOS') stay."""
     first, sep, rest = phrase.partition(" ")
     low = first.lower()
-    if low in _DETERMINERS or low in ("it",) or (first[:1].isupper() and first[1:].islower() and low.endswith("s")):
+    common = first[:1].isupper() and first[1:].islower() and (low.endswith("s") or low in _IMPERATIVES)
+    if low in _DETERMINERS or low in ("it",) or common:
         return low + sep + rest
     return phrase
 
@@ -801,7 +937,9 @@ def normalise(statement: str, metric: str | None = None, subject: Subject | None
       we/I/you/they: a team's obligation is not the system's); "It must" -> "The system shall".
     * "<Subject> can/cannot <verb> ..." -> "The system shall (not) allow <subject> to <verb> ...".
     * An imperative ("Use PostgreSQL", "Never store card numbers", "Don't log passwords")
-      -> "The system shall (never/not) ...".
+      -> "The system shall (never/not) ...", unless the words read as a noun phrase with a
+      verb of its own ("Support staff investigate ...", "Store managers approve ...",
+      "Log files older than 30 days are archived": see :func:`_noun_reading`).
     * A verbless fragment with a measure or a fixed choice ("p95 latency under 200 ms",
       "99.9% availability", "500 concurrent users", "PostgreSQL", "On-premises only", "GDPR")
       -> "The system shall respond with a/provide/support/handle/use/run/comply with ...".
@@ -861,7 +999,9 @@ def normalise(statement: str, metric: str | None = None, subject: Subject | None
         first_words = " ".join(body.split()[:4])
         if (nxt is None or nxt.group(1).lower() not in _NOT_IMPERATIVE_NEXT) and not re.search(
             r"\b(?:is|are|was|were)\b", first_words, re.IGNORECASE
-        ) and (m.group("neg") or m.group("verb")[0].isupper() or m.start() == 0):
+        ) and (m.group("neg") or m.group("verb")[0].isupper() or m.start() == 0) and not _noun_reading(
+            m.group("verb"), m.group("rest")
+        ):
             neg = m.group("neg") or ""
             neg_word = "never " if neg.lower().startswith("never") else ("not " if neg else "")
             verb = m.group("verb").lower()
@@ -948,7 +1088,7 @@ METRIC_OWNERS: dict[str, str] = {
     "latency": "performance", "latency_p50": "performance", "latency_p95": "performance",
     "latency_p99": "performance", "throughput": "performance",
     "availability": "reliability", "downtime": "reliability", "rto": "reliability", "rpo": "reliability",
-    "concurrent_users": "scalability",
+    "concurrent_users": "scalability", "retention": "data",
 }
 """Metrics that only one category states: a measure of one of these is that category's
 item whatever the question was ("Pages load in 300 ms" answering a goals question)."""
@@ -958,6 +1098,8 @@ _SIBLINGS = frozenset({"performance", "scalability"})  # "p95 under 200 ms at 50
 def category_of(statement: str, default: str | None, metric: str | None = None) -> str:
     """The category of ``statement`` answering a question of category ``default``.
 
+    0. the name of a role that opens the statement ("Security" in "Security agents ...") is
+       not read by steps 3 and 4, and step 4 does not apply to such a statement;
     1. ``default`` when the statement names one of its known subjects (keys.yaml);
     2. the owner of ``metric`` (:data:`METRIC_OWNERS`), unless both are performance/scalability;
     3. the category of a ``strong`` subject pattern the statement matches (WCAG, GDPR, TLS, RTO,
@@ -968,7 +1110,9 @@ def category_of(statement: str, default: str | None, metric: str | None = None) 
        question is about users; the question is the better evidence there);
     5. else ``default``. A free answer (``default`` None) takes the classifier's best category.
     """
-    scores = classify_scores(statement)
+    name = _named_actor(statement)
+    action = statement if name is None else statement[: name[0]] + statement[name[1] :]
+    scores = classify_scores(action)
     best = max(CATEGORIES, key=lambda c: (scores[c], -CATEGORIES.index(c)))
     if default is None:
         return best
@@ -980,11 +1124,32 @@ def category_of(statement: str, default: str | None, metric: str | None = None) 
     for category in CATEGORIES:
         if category == default or {category, default} <= _SIBLINGS:
             continue
-        if any(p.search(statement) for s in _table().subjects[category] for p in s.strong):
+        if any(p.search(action) for s in _table().subjects[category] for p in s.strong):
             return category
-    if best != default and best != "functional" and scores[best] >= OVERRIDE_THRESHOLD:
+    if name is None and best != default and best != "functional" and scores[best] >= OVERRIDE_THRESHOLD:
         return best
     return default
+
+
+_ROLE_NOUNS = (
+    "agents? staff officers? teams? engineers? managers? clerks? admins? administrators? operators? analysts? "
+    "users? customers? members? personnel employees? workers? guards? technicians? reps representatives? "
+    "specialists? leads supervisors? dispatchers? nurses? doctors? drivers? mechanics? auditors? testers? "
+    "developers? owners? people"
+).split()
+_ACTOR = re.compile(
+    r"(?P<det>(?:(?:the|our|all|each|every|some|their|its|a|an|only)\s+)*+)"
+    r"(?P<name>(?:(?!(?:" + "|".join(_ROLE_NOUNS) + r"|" + _MODAL_WORDS + r"|is|are|and|or|of|for|to|in|on|with)\b)"
+    r"[A-Za-z][\w-]*+\s+){1,3}?)(?:" + "|".join(_ROLE_NOUNS) + r")(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def _named_actor(statement: str) -> tuple[int, int] | None:
+    """The span of the name of the role that opens the statement ("Security" in "Security agents
+    clock in at the gate", "Customer support" in "Customer support agents ..."), else None."""
+    m = _ACTOR.match(statement)
+    return m.span("name") if m else None
 
 
 def _own_subject(statement: str, category: str, metric: str | None) -> bool:

@@ -63,7 +63,10 @@ def lab(tmp_path: Path, free_port: int) -> Iterator[tuple[str, str, Path]]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
            f"--ServerApp.root_dir={workdir}", f"--IdentityProvider.token={token}",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           # the form runs its sessions in the kernel, never through the REST extension: no extraction
+           # worker process, whose start-up a stopping server would otherwise wait for
+           "--SocratesApp.extraction_processes=0"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
     log_path = tmp_path / "lab.log"
@@ -98,7 +101,7 @@ def test_session_form_in_jupyterlab(lab: tuple[str, str, Path], monkeypatch: pyt
             page.click("#login_submit")
             page.wait_for_selector(".jp-Notebook .jp-Cell")
             # the kernel must be connected before "Run All Cells", or the run requests are lost
-            expect(page.get_by_role("button", name="Python 3 (ipykernel) | Idle")).to_be_visible()
+            expect(page.get_by_role("button", name="Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 

@@ -129,7 +129,7 @@ def test_json_export_parses_and_has_items_with_refs(filled: Project) -> None:
     assert set(first) == {"ref", "category", "key", "value", "text", "confidence", "findings", "source"}
     assert first["source"]["answer"].startswith("Merchants take card payments")
     vague = data["items"][1]["findings"]
-    assert [f["rule"] for f in vague] == ["vague-term", "vague-term", "not-ears"]
+    assert [f["rule"] for f in vague] == ["vague-term", "vague-term"]  # no not-ears: nothing to act on
     assert [(f["span"], f["severity"]) for f in vague[:2]] == [([12, 16], "warning"), ([21, 25], "warning")]
     assert data["items"][1]["text"][12:16] == "fast" and data["items"][1]["text"][21:25] == "easy"
     assert data["conflicts"] == [
@@ -154,7 +154,7 @@ def test_csv_export_has_a_header_and_one_row_per_item(filled: Project) -> None:
     user_row = next(r for r in rows[1:] if r[1] == "users")
     assert user_row[8] == 'Shop owners, "support" staff, and auditors.'  # quotes and commas survive
     assert json.loads(by_ref["GOAL-001"][5]) == spec.items[0].value
-    assert by_ref["GOAL-002"][6] == "vague-term; vague-term; not-ears" and by_ref["GOAL-001"][4] == "0.60"
+    assert by_ref["GOAL-002"][6] == "vague-term; vague-term" and by_ref["GOAL-001"][4] == "0.60"
     assert by_ref["NFR-PERF-001"][6] == "" and by_ref["NFR-PERF-001"][4] == "0.90"  # a measured "shall" item
 
 
@@ -164,11 +164,14 @@ def test_markdown_groups_items_by_category(filled: Project) -> None:
     assert md.startswith("# Payments \\| API: specification\n")
     assert "Card payments for shops" in md  # newline flattened
     headings = [line for line in md.splitlines() if line.startswith("## ")]
-    assert headings == ["## Goals", "## Users", "## Performance", "## Open conflicts", "## Gaps"]
+    assert headings == ["## Goals", "## Users", "## Performance", "## Open conflicts", "## Open questions", "## Gaps",
+                        "## Not ready because"]
+    assert md[md.index("## Open questions"):md.index("## Gaps")] == "## Open questions\n\nNone.\n\n"
+    assert "- 1 open high-severity conflict(s)" in md[md.index("## Not ready because"):]
     goals = md[md.index("## Goals"): md.index("## Users")]
     assert "**GOAL-001**" in goals and "**GOAL-002**" in goals and "USR-001" not in goals
     assert "`vague-term`" in goals and "Asked: " in goals and 'Answer: "Merchants' in goals
-    conflicts = md[md.index("## Open conflicts"): md.index("## Gaps")]
+    conflicts = md[md.index("## Open conflicts"): md.index("## Open questions")]
     assert "NFR-PERF-001 vs NFR-PERF-002 (numeric, high)" in conflicts
     assert f"Maturity: **{spec.maturity.score:.1f} / 100**" in md
 

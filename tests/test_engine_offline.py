@@ -211,6 +211,17 @@ def test_categories_are_the_one_list() -> None:
         ("backups every 15 minutes", (15, "min", "backup_interval")),
         ("restore within 4 h", (4, "h", "rto")),
         ("the job runs for 15 minutes", (15, "min", "duration")),
+        # issue 15: number words, scaled numbers and every spelling of a rate
+        ("backups every five minutes", (5, "min", "backup_interval")),
+        ("search responds in half a second", (0.5, "s", "latency")),
+        ("a dozen concurrent users", (12, "users", "concurrent_users")),
+        ("two hundred requests per second", (200, "req/s", "throughput")),
+        ("restore within twenty-four hours", (24, "h", "rto")),
+        ("1k users", (1000, "users", "users")),
+        ("we expect 10k/day", (10_000, "items/d", "throughput")),
+        ("at most 86,400 req/day", (86_400, "req/d", "throughput")),
+        ("5 transactions per hour", (5, "tx/h", "throughput")),
+        ("1.5k users", (1500, "users", "users")),
     ],
 )
 def test_numbers_with_units(statement: str, expected: tuple[float, str, str]) -> None:
@@ -223,7 +234,8 @@ def test_numbers_with_units(statement: str, expected: tuple[float, str, str]) ->
 @pytest.mark.parametrize(
     "statement",
     ["3 servers in two regions", "version 10.5.3 s", "no numbers at all", "1,5 s (a decimal comma)", "about 1,00 users",
-     "room 42", "HTTP 500 errors", "IPv4 only"],
+     "room 42", "HTTP 500 errors", "IPv4 only", "a second factor is required", "one of the users approves",
+     "One day, customers will pay online", "twice a day", "3D printing"],
 )
 def test_no_measure_where_there_is_none(statement: str) -> None:
     assert measure(statement) is None

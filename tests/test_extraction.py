@@ -299,6 +299,8 @@ def test_free_answers_are_classified() -> None:
         ("functional", "Support staff investigate failed payments.", "functional"),
         ("users", "Security officers check badges at the entrance.", "users"),
         ("users", "Customer support agents answer chats during office hours.", "users"),
+        ("users", "IT security staff review failed logins every morning.", "users"),
+        ("operations", "Only administrators can change user roles.", "security"),  # no named role: may move
         # ... while a statement about another category still moves
         ("users", "Users log in with two-factor authentication.", "security"),
         ("goals", "Pages load in 300 ms.", "performance"),

@@ -1139,7 +1139,7 @@ _ROLE_NOUNS = (
 ).split()
 _ACTOR = re.compile(
     r"(?P<det>(?:(?:the|our|all|each|every|some|their|its|a|an|only)\s+)*+)"
-    r"(?P<name>(?:(?!(?:" + "|".join(_ROLE_NOUNS) + r"|" + _MODAL_WORDS + r"|is|are|and|or|of|for|to|in|on|with)\b)"
+    r"(?P<name>(?:(?!(?:" + _MODAL_WORDS + r"|is|are|and|or|of|for|to|in|on|with)\b)"
     r"[A-Za-z][\w-]*+\s+){1,3}?)(?:" + "|".join(_ROLE_NOUNS) + r")(?![\w-])",
     re.IGNORECASE,
 )

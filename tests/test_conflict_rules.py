@@ -276,6 +276,15 @@ def test_a_daily_rate_limit_conflicts_like_an_hourly_one(limit: str, unit: str) 
     assert kind_of(cap, same)[0] == "restatement"
 
 
+def test_a_rate_limit_meets_its_sibling_category() -> None:
+    """Performance and scalability both state throughput: "at most 86,400 req/day" given to a
+    scalability question contradicts "at least 5 req/s" given to a performance question."""
+    cap = measured("At most 86,400 req/day", "scalability.throughput", 86400, "req/d", "throughput", "max")
+    floor = measured("At least 5 req/s", "performance.throughput", 5, "req/s", "throughput", "min")
+    assert kind_of(cap, floor) == ("conflict", "numeric", "high")
+    assert kind_of(floor, cap) == ("conflict", "numeric", "high")
+
+
 @pytest.mark.parametrize(("old", "new", "severity"), NUMERIC_FIRES)
 def test_numeric_conflict_fires(old: Candidate, new: Candidate, severity: str) -> None:
     v = verdict(old, new)

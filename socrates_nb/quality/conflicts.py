@@ -10,7 +10,8 @@ numeric > exclusive > polarity):
   the older one (the service does that).
 * ``value`` (same key, high): two different ``choice`` values, neither negated
   ("PostgreSQL" vs "MongoDB" as ``constraints.primary_database``).
-* ``numeric`` (same category): incompatible limits on one metric family. Families:
+* ``numeric`` (same category; performance and scalability count as one): incompatible
+  limits on one metric family. Families:
   ``latency``, ``latency_p95``, ``response_time`` are one family; ``users`` and
   ``concurrent_users`` another. Two *qualified* metrics with different qualifiers
   (``latency_p95`` vs ``latency_p99``) are not compared, nor are two statements with
@@ -232,7 +233,7 @@ def _compare(a: Candidate, ctx: _NewContext) -> Verdict | None:
         verdict = _restatement(a, b, fa, fb) or _value_conflict(a, b, fa, fb)
         if verdict is not None:
             return verdict
-    if fa.measure is not None and fb.measure is not None and (same_key or a.category == b.category):
+    if fa.measure is not None and fb.measure is not None and (same_key or _same_scope(a.category, b.category)):
         verdict = _numeric_conflict(a, b, fa, fb, same_key)
         if verdict is not None:
             return verdict
@@ -241,6 +242,14 @@ def _compare(a: Candidate, ctx: _NewContext) -> Verdict | None:
         if verdict is not None:
             return verdict
     return _polarity_conflict(a, fa, ctx, same_key)
+
+
+_SIBLING_CATEGORIES = frozenset({"performance", "scalability"})
+"""Categories that state the same metrics (throughput, users): their limits compare as if one category."""
+
+
+def _same_scope(a: str, b: str) -> bool:
+    return a == b or (a in _SIBLING_CATEGORIES and b in _SIBLING_CATEGORIES)
 
 
 def _restatement(a: Candidate, b: Candidate, fa: _Feat, fb: _Feat) -> Verdict | None:

@@ -557,16 +557,16 @@ _STOP_WORDS = frozenset(
     typically usually normally generally currently today now think guess want like say said
     """.split()
 )
-# Words that name a metric, a unit or a bound: a numeric subject is what is left.
+# Words that name a metric, a unit or a bound: a numeric subject is what is left. The unit
+# words come from the one unit table (units.unit_words without the counted nouns); these are
+# the metric, bound and verb words around them.
 _MEASURE_WORDS = frozenset(
     _stem(w)
     for w in """
     latency latencies response responses time times p50 p90 p95 p99 p999 percentile percentiles th
-    availability available uptime downtime throughput request requests req rps qps tps transaction transactions
+    availability available uptime downtime throughput request requests transaction transactions
     user users concurrent concurrently simultaneous simultaneously active peak total registered
-    ms millisecond milliseconds s sec second seconds min minute minutes h hr hour hours d day days
-    week weeks month months year years monthly yearly annual annually daily weekly hourly
-    kb mb gb tb pb byte bytes size storage capacity percent
+    d monthly yearly annual annually daily weekly hourly size storage capacity
     under below within max maximum minimum exceed exceeds exceeding above least most upto
     limit limits target targets budget goal goals stay stays remain remains keep kept handle handles
     serve serves expect expected take takes measured average mean median

@@ -24,6 +24,7 @@ from socrates_nb.__about__ import __version__
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO
 from socrates_nb.errors import ValidationError
 from socrates_nb.logs import get_logger
+from socrates_nb.quality.priority import definition_of
 from socrates_nb.services.views import ItemView, OpenQuestionView, SpecView
 
 _log = get_logger(__name__)
@@ -51,6 +52,7 @@ def spec_to_dict(spec: SpecView) -> dict[str, Any]:
         ],
         "gaps": list(spec.gaps),
         "open_questions": [_open_question(q) for q in spec.open_questions],
+        "glossary": glossary(spec),
     }
 
 
@@ -72,8 +74,20 @@ def _item(item: ItemView) -> dict[str, Any]:
         "text": item.text,
         "confidence": item.confidence,
         "findings": list(item.findings),
-        "source": {"question": item.source_question, "answer": item.source_answer},
+        "priority": item.priority,
+        "rationale": item.rationale,
+        "source": {"question": item.source_question, "answer": item.source_answer, "turn": item.turn},
     }
+
+
+def glossary(spec: SpecView) -> list[dict[str, str]]:
+    """The terms the user defined ("A slot means a 15-minute appointment"), by term."""
+    found = {}
+    for item in spec.items:
+        defined = definition_of(str(item.value.get("text") or item.text))
+        if defined is not None:
+            found.setdefault(defined[0].lower(), {"term": defined[0], "definition": defined[1], "ref": item.ref})
+    return [found[k] for k in sorted(found)]
 
 
 def to_json(spec: SpecView) -> str:
@@ -164,7 +178,8 @@ def to_markdown(spec: SpecView) -> str:
     for cat, items in _by_category(spec.items):
         lines += [f"## {CATEGORY_INFO[cat].label}", ""]
         for item in items:
-            lines.append(f"- **{item.ref}** {md_escape(item.text)} _(confidence {item.confidence:.2f})_")
+            priority = f", {item.priority}" if item.priority != "unset" else ""
+            lines.append(f"- **{item.ref}** {md_escape(item.text)} _(confidence {item.confidence:.2f}{priority})_")
             if item.source_question:
                 lines.append(f"  - Asked: {md_escape(item.source_question)}")
             if item.source_answer:
@@ -185,6 +200,10 @@ def to_markdown(spec: SpecView) -> str:
         f"Answer so far: \"{md_escape(q.answer)}\"" + (" _(reopened)_" if q.status == "reopened" else "")
         for ref, q in open_question_refs(spec)
     ] or ["None."]
+    terms = glossary(spec)
+    if terms:
+        lines += ["", "## Glossary", ""]
+        lines += [f"- **{md_escape(t['term'])}**: {md_escape(t['definition'])} ({t['ref']})" for t in terms]
     lines += ["", "## Gaps", ""]
     lines += [f"- {md_escape(g)}" for g in spec.gaps] or ["None: every category meets its target."]
     blockers = spec.maturity.blockers()

@@ -79,7 +79,10 @@ def test_items_carry_their_source_question_and_answer(ws: Workspace) -> None:
     assert 0 < spec.maturity.score < 100 and spec.gaps
     assert any(g.startswith("Goals (80% covered): ") for g in spec.gaps), spec.gaps
     d = spec.items[0].to_dict()
-    assert d["source"] == {"answer_id": str(spec.items[0].answer_id), "question": q1.text, "answer": spec.items[0].source_answer}
+    assert d["source"] == {"answer_id": str(spec.items[0].answer_id), "question": q1.text,
+                           "answer": spec.items[0].source_answer, "turn": 1}
+    assert d["rationale"] == q1.why and d["priority"] == "unset"  # stated by nobody: never guessed
+    assert spec.items[2].to_dict()["source"]["turn"] == 2
     assert "items=3" in repr(spec)
 
 
@@ -126,7 +129,8 @@ def test_json_export_parses_and_has_items_with_refs(filled: Project) -> None:
     refs = [i["ref"] for i in data["items"]]
     assert refs == [i.ref for i in spec.items] == ["GOAL-001", "GOAL-002", "USR-001", "NFR-PERF-001", "NFR-PERF-002"]
     first = data["items"][0]
-    assert set(first) == {"ref", "category", "key", "value", "text", "confidence", "findings", "source"}
+    assert set(first) == {"ref", "category", "key", "value", "text", "confidence", "findings", "priority", "rationale",
+                          "source"}
     assert first["source"]["answer"].startswith("Merchants take card payments")
     vague = data["items"][1]["findings"]
     assert [f["rule"] for f in vague] == ["vague-term", "vague-term"]  # no not-ears: nothing to act on

@@ -174,7 +174,8 @@ def _schemas() -> dict[str, Schema]:
         "QuestionResponse": closed({"question": nullable(ref("Question"))}),
         "Item": _extended(
             spec["SpecItem"], id=UUID, is_current={"type": "boolean"},
-            source=closed({"answer_id": nullable(UUID), "question": nullable(text()), "answer": nullable(text())}),
+            source=closed({"answer_id": nullable(UUID), "question": nullable(text()), "answer": nullable(text()),
+                           "turn": nullable(count(1))}),
         ),
         "Conflict": _extended(
             spec["SpecConflict"], id=UUID, item_ids={"type": "array", "items": UUID, "minItems": 2, "maxItems": 2}

@@ -319,7 +319,8 @@ class SessionService:
         return TurnView(
             answer_id=answer.id,
             seq=answer.seq,
-            items=tuple(ItemView.of(i, pending.text if pending else None, text) for i in stored.items),
+            items=tuple(ItemView.of(i, pending.text if pending else None, text, pending.why if pending else None,
+                                    answer.seq) for i in stored.items),
             conflicts=tuple(stored.conflicts),
             next_question=next_q,
             maturity=maturity,

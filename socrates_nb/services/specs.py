@@ -50,16 +50,16 @@ class SpecService:
         with self.db.read() as orm:
             project = owned_project(orm, actor, project_ref)
             rows = orm.execute(
-                select(models.SpecItem, models.Question.text, models.Answer.text)
+                select(models.SpecItem, models.Question.text, models.Answer.text, models.Question.why, models.Answer.seq)
                 .outerjoin(models.Answer, models.SpecItem.answer_id == models.Answer.id)
                 .outerjoin(models.Question, models.Answer.question_id == models.Question.id)
                 .where(models.SpecItem.project_id == project.id, models.SpecItem.is_current.is_(True))
             ).all()
             rank = {c: i for i, c in enumerate(CATEGORIES)}
             open_questions = _open_question_views(orm, project.id, OPEN_STATUSES)
-            state = state_of([item for item, _, _ in rows], open_questions)
+            state = state_of([row[0] for row in rows], open_questions)
             items = sorted(
-                (ItemView.of(item, q, a) for item, q, a in rows),
+                (ItemView.of(*row) for row in rows),
                 # by number, not text: FR-1000 comes after FR-999
                 key=lambda i: (rank[i.category], i.ref.rsplit("-", 1)[0], int(i.ref.rsplit("-", 1)[1])),
             )

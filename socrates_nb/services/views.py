@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from socrates_nb.errors import ValidationError
 from socrates_nb.notebook import display
 from socrates_nb.quality.maturity import Maturity
+from socrates_nb.quality.priority import priority_of
 from socrates_nb.storage import models
 
 T = TypeVar("T")
@@ -191,12 +192,24 @@ class ItemView:
     answer_id: uuid.UUID | None
     source_question: str | None = None
     source_answer: str | None = None
+    rationale: str | None = None
+    """Why the question it answers matters (the question's "why")."""
+    turn: int | None = None
+    """The answer's number in its session."""
+
+    @property
+    def priority(self) -> str:
+        """MoSCoW as the user stated it (``must``, ``should``, ``could``, ``wont``), else ``unset``."""
+        return priority_of(str(self.value.get("text") or self.text))
 
     @classmethod
-    def of(cls, row: models.SpecItem, question: str | None = None, answer: str | None = None) -> "ItemView":
+    def of(
+        cls, row: models.SpecItem, question: str | None = None, answer: str | None = None, why: str | None = None,
+        turn: int | None = None,
+    ) -> "ItemView":
         return cls(
             row.id, row.ref, row.category, row.key, dict(row.value), row.text, row.confidence,
-            tuple(row.findings or ()), row.is_current, row.answer_id, question, answer,
+            tuple(row.findings or ()), row.is_current, row.answer_id, question, answer, why, turn,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -209,11 +222,14 @@ class ItemView:
             "text": self.text,
             "confidence": self.confidence,
             "findings": list(self.findings),
+            "priority": self.priority,
+            "rationale": self.rationale,
             "is_current": self.is_current,
             "source": {
                 "answer_id": str(self.answer_id) if self.answer_id else None,
                 "question": self.source_question,
                 "answer": self.source_answer,
+                "turn": self.turn,
             },
         }
 

@@ -214,19 +214,34 @@ def _server_pid(port: int) -> int:
     raise AssertionError(f"no server process on port {port}")
 
 
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def _peak_kib(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+
+@pytest.fixture
+def no_extraction_worker() -> None:
+    """Servers started by this test run no extraction worker process (SocratesApp.extraction_processes=0,
+    through the test's own JUPYTER_CONFIG_DIR): a body refused before it is read never reaches the
+    rules, and a stopping server waits for its worker's start-up (seconds; half a minute under load)."""
+    config = Path(os.environ["JUPYTER_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "jupyter_server_config.json").write_text(json.dumps({"SocratesApp": {"extraction_processes": 0}}))
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from /proc")
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
 def test_a_300_mb_body_does_not_grow_a_real_server(
-    serve: Callable[[str], str], tmp_path: Path, free_port: int, framing: str
+    serve: Callable[[str], str], tmp_path: Path, free_port: int, framing: str, no_extraction_worker: None
 ) -> None:
     """A client on loopback pushes 300 MB as fast as the server takes them; the server's peak memory stays put."""
     serve(f"sqlite:///{tmp_path / 'socrates.db'}")
+    assert not _children(_server_pid(free_port)), "the server runs no worker process"
     pid = _server_pid(free_port)
     peak = _peak_kib(pid)
     headers = f"Content-Length: {ANNOUNCED}" if framing == "content-length" else "Transfer-Encoding: chunked"

@@ -241,8 +241,8 @@ def test_a_300_mb_body_does_not_grow_a_real_server(
 ) -> None:
     """A client on loopback pushes 300 MB as fast as the server takes them; the server's peak memory stays put."""
     serve(f"sqlite:///{tmp_path / 'socrates.db'}")
-    assert not _children(_server_pid(free_port)), "the server runs no worker process"
     pid = _server_pid(free_port)
+    assert not _children(pid), "the server runs no worker process"
     peak = _peak_kib(pid)
     headers = f"Content-Length: {ANNOUNCED}" if framing == "content-length" else "Transfer-Encoding: chunked"
     head = request_head("/", "POST", "auth/login", free_port, headers)

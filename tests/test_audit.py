@@ -197,7 +197,7 @@ def test_session_operations_write_one_row_each(ws: Workspace) -> None:
         turn = s.answer(f"{FAST}. {SLOW}.")
     assert (len(turn.items), len(turn.conflicts)) == (2, 1)
     assert added == [entry("session.answer", alice, "answer", turn.answer_id, {
-        "session_id": str(s.id), "seq": 1, "items": 2, "conflicts": 1, "conflicts_omitted": 0,
+        "session_id": str(s.id), "seq": 1, "items": 2, "conflicts": 1, "conflicts_omitted": 0, "open_questions": 0,
     })]
     assert turn.next_question is not None
     assert written(ws.db, s.skip) == [

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 
 from socrates_nb.categories import CATEGORIES
 from socrates_nb.errors import DatabaseError, NotFoundError, ValidationError
-from socrates_nb.quality.maturity import CONFLICT_PENALTY, Maturity, compute_maturity
+from socrates_nb.quality.maturity import CAPABILITY_CATEGORIES, CONFLICT_PENALTY, Maturity, compute_maturity
 from socrates_nb.services.validation import shown
 from socrates_nb.services.views import Actor
 from socrates_nb.storage import models
@@ -364,13 +364,20 @@ def _check_reach(con: duckdb.DuckDBPyConnection, query: str) -> None:
 
 _PROJECTS = "SELECT id, name, template FROM projects WHERE $project IS NULL OR id = $project ORDER BY name, id"
 
+
+def _contribution(alias: str = "") -> str:
+    """SQL for what one item adds to its category's sum (``quality.maturity.contribution``)."""
+    counted = ", ".join(f"'{c}'" for c in sorted(CAPABILITY_CATEGORIES))
+    return f"CASE WHEN {alias}category IN ({counted}) THEN 1 ELSE {alias}confidence::DECIMAL(18, 9) END"
+
+
 _CURRENT_SUMS = """
-SELECT project_id, category, count(*) AS items, sum(confidence::DECIMAL(18, 9))::DOUBLE AS confidence_sum,
+SELECT project_id, category, count(*) AS items, sum({contribution})::DOUBLE AS confidence_sum,
        bool_or(key LIKE '%.scope') AS out_of_scope
 FROM spec_items
 WHERE is_current AND ($project IS NULL OR project_id = $project)
 GROUP BY project_id, category
-"""
+""".format(contribution=_contribution())
 
 _CONFLICTS_BY_TYPE = """
 SELECT type, severity, count(*) AS total,
@@ -422,11 +429,11 @@ closed AS (
     GROUP BY item_id
 ),
 events AS (
-    SELECT project_id, 'sum' AS kind, category AS key, created_at AS at, confidence::DECIMAL(18, 9) AS delta
+    SELECT project_id, 'sum' AS kind, category AS key, created_at AS at, {contribution} AS delta
     FROM spec_items
     UNION ALL
     SELECT i.project_id, 'sum', i.category, greatest(coalesce(j.created_at, i.created_at), c.at),
-           -i.confidence::DECIMAL(18, 9)
+           -{contribution_i}
     FROM spec_items i LEFT JOIN spec_items j ON j.id = i.superseded_by LEFT JOIN closed c ON c.item_id = i.id
     WHERE NOT i.is_current
     UNION ALL
@@ -451,7 +458,7 @@ SELECT t.project_id, t.turn, t.session_id, t.seq, t.answer_id, t.answered_at, t.
 FROM turns t LEFT JOIN state s ON s.project_id = t.project_id AND s.turn = t.turn
 GROUP BY ALL
 ORDER BY t.project_id, t.turn
-""".format(state=", ".join(
+""".format(contribution=_contribution(), contribution_i=_contribution("i."), state=", ".join(
     f"coalesce(sum(s.value) FILTER (WHERE s.kind = '{kind}' AND s.key = '{key}'), 0)::DOUBLE"
     for kind, keys in (("sum", CATEGORIES), ("open", _SEVERITIES)) for key in keys
 ))

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 import socrates_nb as snb
 from socrates_nb.analytics import VIEWS, Analytics
 from socrates_nb.config import normalize_database_url
+from socrates_nb.quality.maturity import contribution
 from socrates_nb.services.views import Actor
 from socrates_nb.storage import models
 from socrates_nb.storage.db import Database
@@ -243,7 +244,7 @@ def test_maturity_by_category_matches_the_specification(ws: Workspace, built: tu
         items = Counter(i.category for i in spec.items)
         sums = defaultdict(list)
         for i in spec.items:
-            sums[i.category].append(i.confidence)
+            sums[i.category].append(contribution(i.category, i.confidence))
         mine = [r for r in rows if r[0] == str(project.id)]
         assert [r[3] for r in mine] == list(spec.maturity.coverage)  # every counted category, canonical order
         for _, name, template, cat, weight, target, n, total, coverage in mine:

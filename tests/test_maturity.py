@@ -6,10 +6,23 @@ import pytest
 
 import socrates_nb as snb
 from socrates_nb.categories import CATEGORIES
-from socrates_nb.quality.maturity import Maturity, compute_maturity
+from socrates_nb.quality.maturity import Maturity, compute_maturity, contribution
 from socrates_nb.services.specs import describe_gaps
 from socrates_nb.templates import get_template
 from socrates_nb.workspace import Workspace
+
+
+def test_functional_coverage_counts_capabilities_not_confidence(ws: Workspace) -> None:
+    p = ws.create_project("Features", template="web-api")
+    s = p.start_session()
+    while (q := s.next_question()) is not None and q.category != "functional":
+        s.skip()
+    turn = s.answer("Merchants refund a payment. Merchants export payouts. Buyers pay by card. Buyers save a card.")
+    functional = [i for i in turn.items if i.category == "functional"]
+    assert len(functional) == 4
+    # four one-line features are 4 of the 8 capabilities web-api wants, not 96%
+    assert turn.maturity.coverage["functional"] == 0.5
+    assert turn.next_question is not None
 
 
 def test_nothing_known_is_zero() -> None:
@@ -28,7 +41,7 @@ def test_everything_covered_is_100() -> None:
 
 def test_the_formula_by_hand() -> None:
     tpl = get_template("web-api")
-    sums = {"functional": 1.25, "performance": 5.0, "security": 0.5, "goals": 0.75}
+    sums = {"functional": 4.0, "performance": 5.0, "security": 0.5, "goals": 0.75}
     weighted = 0.0
     total = 0.0
     for c in CATEGORIES:
@@ -37,7 +50,7 @@ def test_the_formula_by_hand() -> None:
         total += w
     m = compute_maturity(tpl, sums)
     assert m.score == round(100 * weighted / total, 1)
-    assert m.coverage["functional"] == 0.5  # 1.25 of 2.5
+    assert m.coverage["functional"] == 0.5  # 4 capabilities of 8
     assert m.coverage["performance"] == 1.0  # capped at the target
     assert m.coverage["security"] == 0.25
     assert m.coverage["goals"] == 0.5  # default target 1.5
@@ -149,7 +162,7 @@ def test_every_door_shows_the_same_maturity(ws: Workspace) -> None:
     # the formula over the spec's current items gives the same number
     sums: dict[str, float] = {}
     for item in spec.items:
-        sums[item.category] = sums.get(item.category, 0.0) + item.confidence
+        sums[item.category] = sums.get(item.category, 0.0) + contribution(item.category, item.confidence)
     assert compute_maturity(get_template("web-api"), sums) == last
     assert spec.to_dict()["maturity"] == last.to_dict()
     assert f"{last.score:.1f} / 100" in spec.to_markdown()

@@ -2,7 +2,9 @@
 
 For each category ``c`` with weight ``w_c`` and target ``t_c`` (from the project's
 template), coverage is ``min(S_c, t_c) / t_c`` where ``S_c`` is the sum of the
-confidences of the category's *current* items. Coverage is the weighted mean of the
+confidences of the category's *current* items; for functional (:data:`CAPABILITY_CATEGORIES`)
+``S_c`` counts the current items, one per distinct capability, and ``t_c`` is a number of
+capabilities: four one-line features do not make a functional specification. Coverage is the weighted mean of the
 coverages; open conflicts then cost points:
 
     maturity = max(0, 100 * sum(w_c * coverage_c) / sum(w_c) - penalty)
@@ -25,6 +27,15 @@ from typing import Mapping
 
 from socrates_nb.categories import CATEGORIES, CATEGORY_INFO, NON_FUNCTIONAL
 from socrates_nb.templates import Template
+
+CAPABILITY_CATEGORIES = frozenset({"functional"})
+"""Categories whose coverage counts distinct capabilities (current items), not confidence."""
+
+
+def contribution(category: str, confidence: float) -> float:
+    """What one current item adds to its category's ``S_c``: 1 capability, or its confidence."""
+    return 1.0 if category in CAPABILITY_CATEGORIES else confidence
+
 
 CONFLICT_PENALTY: Mapping[str, float] = {"high": 5.0, "medium": 2.0, "low": 1.0}
 """Points an open conflict of each severity takes off the score."""

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.engine.base import EngineContext
-from socrates_nb.quality.maturity import Maturity, compute_maturity
+from socrates_nb.quality.maturity import CAPABILITY_CATEGORIES, Maturity, compute_maturity, contribution
 from socrates_nb.services.views import OpenQuestionView
 from socrates_nb.storage import models
 from socrates_nb.storage.models import utcnow
@@ -25,7 +25,7 @@ class ProjectState:
     """Where a project's specification stands, per category (what maturity and the engine read)."""
 
     sums: dict[str, float] = field(default_factory=dict)
-    """Sum of the current items' confidences."""
+    """Sum of the current items' confidences (functional: their number, see ``maturity.contribution``)."""
     unprobed_vague: dict[str, int] = field(default_factory=dict)
     """Current vague items whose follow-up was not asked yet (probe_state ``due``)."""
     out_of_scope: frozenset[str] = frozenset()
@@ -45,7 +45,8 @@ def load_state(orm: OrmSession, project_id: uuid.UUID, set_aside: bool = True) -
     maturity does not need it, choosing the next question does)."""
     item = models.SpecItem
     rows = orm.execute(
-        select(item.category, func.sum(item.confidence),
+        select(item.category,
+               func.sum(case((item.category.in_(CAPABILITY_CATEGORIES), 1.0), else_=item.confidence)),
                func.sum(case((item.probe_state == "due", 1), else_=0)),
                func.max(case((item.key.like("%.scope"), 1), else_=0)))
         .where(item.project_id == project_id, item.is_current.is_(True))
@@ -72,7 +73,7 @@ def state_of(items: list[models.SpecItem], open_questions: list[OpenQuestionView
     sums: dict[str, float] = {}
     due: dict[str, int] = {}
     for item in items:
-        sums[item.category] = sums.get(item.category, 0.0) + item.confidence
+        sums[item.category] = sums.get(item.category, 0.0) + contribution(item.category, item.confidence)
         if item.probe_state == "due":
             due[item.category] = due.get(item.category, 0) + 1
     counts: dict[str, int] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
@@ -88,17 +89,7 @@ class SpecService:
         oid = parse_uuid(open_question_id, "open question")
 
         def work(orm: OrmSession) -> OpenQuestionView:
-            row = orm.scalar(
-                select(models.OpenQuestion)
-                .join(models.Project, models.OpenQuestion.project_id == models.Project.id)
-                .where(models.OpenQuestion.id == oid, models.Project.user_id == actor.id)
-                .with_for_update(of=models.OpenQuestion)
-            )
-            if row is None:
-                raise NotFoundError(f"open question {shown(str(open_question_id))} not found")
-            owned_project(orm, actor, row.project_id, lock=True)
-            if row.status != "open":
-                raise ConflictError(f"open question {row.id} is already {row.status}")
+            row = _lock_open(orm, actor, models.OpenQuestion, oid, open_question_id, "open question")
             row.status = "reopened"
             orm.flush()
             audit.add(orm, Event("open_question.reopen", actor.id, "open_question", row.id))
@@ -132,19 +123,7 @@ class SpecService:
         cid = parse_uuid(conflict_id, "conflict")
 
         def work(orm: OrmSession) -> ConflictView:
-            # Lock the conflict row (PostgreSQL) so two concurrent resolutions cannot both
-            # see it open; the second one waits, then reads it resolved.
-            row = orm.scalar(
-                select(models.Conflict)
-                .join(models.Project, models.Conflict.project_id == models.Project.id)
-                .where(models.Conflict.id == cid, models.Project.user_id == actor.id)
-                .with_for_update(of=models.Conflict)
-            )
-            if row is None:
-                raise NotFoundError(f"conflict {shown(str(conflict_id))} not found")
-            owned_project(orm, actor, row.project_id, lock=True)
-            if row.status != "open":
-                raise ConflictError(f"conflict {row.id} is already {row.status}")
+            row = _lock_open(orm, actor, models.Conflict, cid, conflict_id, "conflict")
             a, b = orm.get_one(models.SpecItem, row.item_a_id), orm.get_one(models.SpecItem, row.item_b_id)
             if not (a.is_current and b.is_current):  # pragma: no cover - such conflicts are closed when it happens
                 raise ConflictError(f"conflict {row.id} names an item that was replaced; it is moot")
@@ -169,6 +148,29 @@ class SpecService:
         self.cache.invalidate(actor.id, "spec")
         self.cache.invalidate(actor.id, "project")
         return view
+
+
+_Row = TypeVar("_Row", models.Conflict, models.OpenQuestion)
+
+
+def _lock_open(orm: OrmSession, actor: Actor, model: type[_Row], row_id: uuid.UUID, given: object, what: str) -> _Row:
+    """The ``model`` row ``row_id`` of one of the actor's projects, locked with its project and still open.
+
+    Locked (PostgreSQL) so that two concurrent changes cannot both see it open: the second
+    waits, then reads it changed (ConflictError). Another user's row is not found.
+    """
+    row = orm.scalar(
+        select(model)
+        .join(models.Project, model.project_id == models.Project.id)
+        .where(model.id == row_id, models.Project.user_id == actor.id)
+        .with_for_update(of=model)
+    )
+    if row is None:
+        raise NotFoundError(f"{what} {shown(str(given))} not found")
+    owned_project(orm, actor, row.project_id, lock=True)
+    if row.status != "open":
+        raise ConflictError(f"{what} {row.id} is already {row.status}")
+    return row
 
 
 def _supersede(old: models.SpecItem, new: models.SpecItem) -> None:

@@ -27,6 +27,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("/projects/{project_id}/specification", "get"): None,
     ("/projects/{project_id}/conflicts", "get"): None,
     ("/conflicts/{conflict_id}/resolve", "post"): {"resolution": "keep_a"},
+    ("/projects/{project_id}/open-questions", "get"): None,
+    ("/open-questions/{open_question_id}/reopen", "post"): {},
     ("/sessions/{session_id}", "get"): None,
     ("/sessions/{session_id}/question", "get"): None,
     ("/sessions/{session_id}/answers", "post"): {"text": "The system shall respond within 2 seconds."},
@@ -41,19 +43,23 @@ def data(response: Any) -> Any:
 
 
 async def owner_data(api: Any, token: str) -> dict[str, str]:
-    """A project with a session, answers and an open conflict; returns its ids."""
+    """A project with a session, answers, an open conflict and an open question; returns its ids."""
     pid = data(await api("POST", "projects", {"name": "Private"}, token))["project"]["id"]
     sid = data(await api("POST", f"projects/{pid}/sessions", {}, token))["session"]["id"]
     for text in ("The API is available 99.9% of the time each month.", "Availability of 99% per month is enough."):
         assert (await api("POST", f"sessions/{sid}/answers", {"text": text}, token)).code == 200
     conflicts = data(await api("GET", f"projects/{pid}/conflicts", token=token))["conflicts"]
     assert len(conflicts) == 1
-    return {"project_id": pid, "session_id": sid, "conflict_id": conflicts[0]["id"]}
+    assert (await api("POST", f"sessions/{sid}/answers", {"text": "Not specified."}, token)).code == 200
+    gaps = data(await api("GET", f"projects/{pid}/open-questions", token=token))["open_questions"]
+    assert len(gaps) == 1
+    return {"project_id": pid, "session_id": sid, "conflict_id": conflicts[0]["id"], "open_question_id": gaps[0]["id"]}
 
 
 async def snapshot(api: Any, token: str, ids: dict[str, str]) -> list[Any]:
     reads = [f"projects/{ids['project_id']}?include=sessions", f"projects/{ids['project_id']}/specification",
-             f"projects/{ids['project_id']}/conflicts?status=", f"sessions/{ids['session_id']}",
+             f"projects/{ids['project_id']}/conflicts?status=", f"projects/{ids['project_id']}/open-questions",
+             f"sessions/{ids['session_id']}",
              f"sessions/{ids['session_id']}/question", "projects", "auth/me"]
     out = []
     for path in reads:

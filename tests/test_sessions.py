@@ -112,11 +112,12 @@ def test_measured_answers_raise_maturity_monotonically(ws: Workspace) -> None:
         assert turn.conflicts == () and not turn.next_question.is_probe  # nothing vague, nothing contradicts
         visited.append(item.category)
     assert all(b > a for a, b in zip(scores, scores[1:])), scores
-    # 14 categories, 7 at 0.8 / 1.5 and 7 at 0.9 / 1.5; then goals and users get a second 0.8 (covered)
-    assert sorted(visited[:14]) == sorted(CATEGORIES) and visited[14:] == ["goals", "users"]
-    first_round = 100 * (7 * 0.8 + 7 * 0.9) / 1.5 / 14
+    # 14 categories: 6 at 0.8 / 1.5, 7 at 0.9 / 1.5 and functional at 1 of 6 capabilities; then
+    # functional, the least covered, gets two more capabilities
+    assert sorted(visited[:14]) == sorted(CATEGORIES) and visited[14:] == ["functional", "functional"]
+    first_round = 100 * (6 * 0.8 / 1.5 + 7 * 0.9 / 1.5 + 1 / 6) / 14
     assert scores[14] == pytest.approx(first_round, abs=0.05)
-    assert scores[16] == pytest.approx(first_round + 2 * 100 * (1 - 0.8 / 1.5) / 14, abs=0.05)
+    assert scores[16] == pytest.approx(first_round + 2 * 100 * (1 / 6) / 14, abs=0.05)
     assert ws.project(s.project_id).specification().maturity.score == scores[-1]
 
 

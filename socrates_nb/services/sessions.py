@@ -228,14 +228,16 @@ class SessionService:
         asked: list[_Asked] = []
         for attempt in range(_EXTRACTION_ATTEMPTS + 1):
             if attempt == _EXTRACTION_ATTEMPTS:  # only offline turns get here; their extraction is bounded
-                turn = self.db.run_write(lambda orm: self._store_turn(orm, actor, session_id, expected, text, None, asked))
+                turn = self.db.run_write(
+                    lambda orm: self._store_turn(orm, actor, session_id, expected, text, None, asked, timings))
                 break
             needs = self._prepare(actor, session_id, expected)
             engine = self._engine(actor, needs.spec)
             at = time.perf_counter()
             extracted = self._triage(engine, needs, text)
             timings["extract_ms"] = _ms_since(at)
-            turn = self.db.run_write(lambda orm: self._store_turn(orm, actor, session_id, expected, text, extracted, asked))
+            turn = self.db.run_write(
+                lambda orm: self._store_turn(orm, actor, session_id, expected, text, extracted, asked, timings))
             if isinstance(turn, TurnView):
                 break
             if isinstance(engine, LlmEngine):
@@ -269,7 +271,7 @@ class SessionService:
 
     def _store_turn(
         self, orm: OrmSession, actor: Actor, session_id: str | uuid.UUID, expected: uuid.UUID | None, text: str,
-        extracted: _Extracted | None, asked: list[_Asked],
+        extracted: _Extracted | None, asked: list[_Asked], timings: dict[str, float],
     ) -> TurnView | _Moved:
         """Phase 3, one write transaction: answer, items, open questions, probe states, next question."""
         session = owned_session(orm, actor, session_id, lock=True)
@@ -295,6 +297,7 @@ class SessionService:
         turn.mark_probe_states(engine, extracted.ctx, stored.items, found.items,
                                pending.probe_depth if pending is not None else 0)
         orm.flush()
+        at = time.perf_counter()
         probe = turn.next_probe(orm, engine, extracted.ctx, project.id)
         state = load_state(orm, project.id, set_aside=probe is None)
         maturity = maturity_of(project.template, state, open_conflict_counts(orm, project.id))
@@ -309,6 +312,7 @@ class SessionService:
                                 recent_answers=(*extracted.ctx.recent_answers, text)[-3:],
                                 items=(*((i.key, i.text) for i in reversed(stored.items)), *extracted.ctx.items)[:LLM_CONTEXT_ITEMS])
                 asked[:] = [_Asked(after, due, project.id)]  # a retried transaction replaces the failed one's
+        timings["question_ms"] = _ms_since(at)
         answer.maturity_after = maturity.score
         store_calls(orm, actor, project.id, session.id, extracted.calls)
         orm.flush()

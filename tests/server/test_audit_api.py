@@ -285,6 +285,14 @@ async def resolve(s: Sweep) -> None:
     await s.measure("POST", f"conflicts/{ids['conflict_id']}/resolve", {"resolution": "keep_a"}, s.ana)
 
 
+async def reopen(s: Sweep) -> None:
+    sid = await s.session()
+    await s.call("POST", f"sessions/{sid}/answers", {"text": "Not specified."}, s.ana)
+    pid = data(await s.call("GET", f"sessions/{sid}", token=s.ana))["session"]["project_id"]
+    [gap] = data(await s.call("GET", f"projects/{pid}/open-questions", token=s.ana))["open_questions"]
+    await s.measure("POST", f"open-questions/{gap['id']}/reopen", {}, s.ana)
+
+
 async def put_api_key(s: Sweep) -> None:
     await s.measure("PUT", "api-keys/openai", {"key": API_KEY}, s.ana)
 
@@ -314,6 +322,7 @@ STEPS: dict[tuple[str, str], tuple[str, Step]] = {
     ("/projects/{project_id}", "delete"): ("project.delete", delete_project),
     ("/projects/{project_id}/sessions", "post"): ("session.start", start_session),
     ("/conflicts/{conflict_id}/resolve", "post"): ("conflict.resolve", resolve),
+    ("/open-questions/{open_question_id}/reopen", "post"): ("open_question.reopen", reopen),
     ("/sessions/{session_id}/answers", "post"): ("session.answer", answer),
     ("/sessions/{session_id}/complete", "post"): ("session.complete", complete),
     ("/api-keys/{provider}", "put"): ("api_key.put", put_api_key),

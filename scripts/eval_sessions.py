@@ -437,6 +437,16 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2f}"
 
 
+def _precision_and_capture(pr: dict[str, Any], fr: dict[str, Any]) -> list[str]:
+    """The report's precision lines (overall, then per category) and its captured-FR line."""
+    lines = [f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})"]
+    lines += [f"    {c:<14}       {_pct(cell['precision'])}  ({cell['correct']}/{cell['items']})"
+              for c, cell in pr["by_category"].items()]
+    lines.append(f"FRs captured / source    {fr['captured']} / {fr['in_source']}  (in the answers given: "
+                 f"{fr['in_answers']})")
+    return lines
+
+
 def render(report: dict[str, Any]) -> str:
     """The report as text."""
     out: list[str] = []
@@ -457,11 +467,7 @@ def render(report: dict[str, Any]) -> str:
         out.append(f"open questions           {oq['count']}")
         unknown = f"  ({d['probes']['unknown']} of an item matching no statement)" if d["probes"]["unknown"] else ""
         out.append(f"probes true / false      {d['probes']['true']} / {d['probes']['false']}{unknown}")
-        out.append(f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})")
-        for c, cell in pr["by_category"].items():
-            out.append(f"    {c:<14}       {_pct(cell['precision'])}  ({cell['correct']}/{cell['items']})")
-        out.append(f"FRs captured / source    {fr['captured']} / {fr['in_source']}  (in the answers given: "
-                   f"{fr['in_answers']})")
+        out += _precision_and_capture(pr, fr)
         if fr["functional_in_source"] != fr["in_source"]:
             out.append(f"    of kind functional   {fr['functional_captured']} / {fr['functional_in_source']}")
         lint = d["lint"]
@@ -488,11 +494,7 @@ def render(report: dict[str, Any]) -> str:
     out.append(f"open questions           {o['open_questions']}")
     unknown = f"  ({o['probes_unknown']} unmatched)" if o["probes_unknown"] else ""
     out.append(f"probes true / false      {o['probes_true']} / {o['probes_false']}{unknown}")
-    out.append(f"precision (category)     {_pct(pr['overall'])}  ({pr['correct']}/{pr['items']})")
-    for c, cell in pr["by_category"].items():
-        out.append(f"    {c:<14}       {_pct(cell['precision'])}  ({cell['correct']}/{cell['items']})")
-    out.append(f"FRs captured / source    {fr['captured']} / {fr['in_source']}  (in the answers given: "
-               f"{fr['in_answers']})")
+    out += _precision_and_capture(pr, fr)
     out.append(f"lint flags vague         {lint['vague_flagged']} / {lint['vague']} ({_pct(lint['vague_recall'])});  "
                f"precise flagged {lint['precise_flagged']} / {lint['precise']} ({_pct(lint['precise_flag_rate'])})")
     la = o["lint_all_statements"]

@@ -82,6 +82,7 @@ _ABOUT_SOURCE = re.compile(
     r"does\s*n[o']t|did\s*n[o']t|lacks?|omits?|leaves?|skips?)\b",
     re.IGNORECASE,
 )
+_SOURCE_WORD = re.compile(r"\b(?:document|source|spec|prd|srs)\b", re.IGNORECASE)
 _BINDING = re.compile(r"\b(?:shall|must|should|will|needs?\s+to|has\s+to|have\s+to)\b", re.IGNORECASE)
 _OUT_OF_SCOPE = re.compile(
     r"(?:(?:this|that|it)\s+(?:is\s+)?)?(?:not\s+applicable|does\s*n[o']t\s+apply|doesn'?t\s+apply|"
@@ -118,7 +119,7 @@ def classify(statement: str) -> Kind | None:
 
 def _binding_requirement(core: str) -> bool:
     """A binding sentence that states a requirement around its gap ("The API shall ... not specified")."""
-    return _BINDING.search(core) is not None and re.search(r"\b(?:document|source|spec|prd|srs)\b", core, re.I) is None
+    return _BINDING.search(core) is not None and _SOURCE_WORD.search(core) is None
 
 
 def _no_content(core: str) -> bool:

@@ -198,14 +198,12 @@ def _merged_item(orm: OrmSession, a: models.SpecItem, b: models.SpecItem, text: 
 def _open_question_views(orm: OrmSession, project_id: uuid.UUID, statuses: tuple[str, ...]) -> list[OpenQuestionView]:
     """Open questions of ``statuses`` in a stable order: by category, then as they were recorded."""
     rank = {c: i for i, c in enumerate(CATEGORIES)}
-    rows = orm.execute(
-        select(models.OpenQuestion, models.Answer.seq, models.Question.seq)
-        .outerjoin(models.Answer, models.OpenQuestion.answer_id == models.Answer.id)
-        .outerjoin(models.Question, models.OpenQuestion.question_id == models.Question.id)
+    rows = orm.scalars(
+        select(models.OpenQuestion)
         .where(models.OpenQuestion.project_id == project_id, models.OpenQuestion.status.in_(statuses))
     ).all()
-    rows.sort(key=lambda r: (rank.get(r[0].category, len(rank)), r[0].created_at, r[1] or 0, r[0].key, r[0].answer))
-    return [OpenQuestionView.of(row) for row, _, _ in rows]
+    return [OpenQuestionView.of(row) for row in sorted(
+        rows, key=lambda r: (rank.get(r.category, len(rank)), r.created_at, r.key, r.answer))]
 
 
 _PREFIX_RANK = {CATEGORY_INFO[c].ref_prefix: i for i, c in enumerate(CATEGORIES)}

@@ -110,11 +110,24 @@ def test_dependency_on_a_category_the_template_ignores_does_not_block() -> None:
 
 
 def test_nothing_left_when_every_weighted_category_is_covered() -> None:
-    assert ENGINE.next_question(ctx(sums=covered(*CATEGORIES))) is None
+    depth = frozenset(q.key for q in load_bank() if q.depth)
+    assert ENGINE.next_question(ctx(sums=covered(*CATEGORIES), asked=depth)) is None
     # data-pipeline gives usability weight 0: it never needs to be covered
-    assert ENGINE.next_question(ctx("data-pipeline", all_but("usability"))) is None
+    assert ENGINE.next_question(ctx("data-pipeline", all_but("usability"), asked=depth)) is None
     # generic needs it
     assert ENGINE.next_question(ctx("generic", all_but("usability"))).category == "usability"
+
+
+def test_a_covered_category_still_asks_its_depth_questions() -> None:
+    # four capabilities can meet functional's target: its rules and edge cases are still asked,
+    # in bank order, after every uncovered category
+    asked: set[str] = set()
+    for expected in ("functional.inputs_outputs", "functional.business_rules", "functional.edge_cases"):
+        q = ENGINE.next_question(ctx(sums=covered(*CATEGORIES), asked=frozenset(asked)))
+        assert q.key == expected
+        asked.add(q.key)
+    assert ENGINE.next_question(ctx(sums=all_but("usability"))).category == "usability"
+    assert {q.key for q in load_bank() if q.depth} == set(asked)
 
 
 def test_zero_weight_categories_are_never_asked() -> None:

@@ -267,6 +267,13 @@ def test_the_threshold_sits_on_the_plateau() -> None:
         ("integrations", "Orders are pushed to the ERP every 15 minutes.", "integrations"),  # own subject
         ("scalability", "p95 stays under 500 ms at 10,000 users.", "scalability"),
         ("goals", "We want to halve the time it takes to handle an order.", "goals"),
+        # a functional question's answers describe behaviour: only the rules move them, never
+        # the classifier (which reads these as usability 0.60, security 0.64, constraints 0.92)
+        ("functional", "They create a simple, grocery or countdown list.", "functional"),
+        ("functional", "Every list is private when it is created.", "functional"),
+        ("functional", "Push notifications for countdown deadlines are optional.", "functional"),
+        ("functional", "Countdowns are displayed as X days, Y hours, Z minutes, W seconds.", "functional"),
+        ("functional", "Booking data must be encrypted at rest with AES-256.", "security"),  # strong subject
     ],
 )
 def test_category_override(asked: str, statement: str, expected: str) -> None:

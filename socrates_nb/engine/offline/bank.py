@@ -22,6 +22,8 @@ class BankQuestion:
     example: str
     templates: tuple[str, ...]
     order: int
+    depth: bool = False
+    """Asked even when the category's target is met (rules and edge cases of what is there)."""
 
     def applies_to(self, template: str) -> bool:
         """Whether the question is asked for projects of ``template``."""
@@ -42,6 +44,7 @@ def load_bank() -> tuple[BankQuestion, ...]:
             example=q.get("example", "").strip(),
             templates=tuple(q.get("templates", ["all"])),
             order=int(q.get("order", 100)),
+            depth=bool(q.get("depth", False)),
         )
         for q in raw
     ]

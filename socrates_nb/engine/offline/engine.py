@@ -33,17 +33,21 @@ class OfflineEngine:
 
         A category waits while one it depends on (e.g. users before usability) is still
         uncovered and askable. Categories in ``ctx.closed`` (out of scope, or set aside after
-        non-answers) are not asked about. Returns None when every weighted category is covered,
-        closed, or has nothing left to ask.
+        non-answers) are not asked about. A covered category still asks its ``depth`` questions
+        (business rules, edge cases: the depth of the capabilities given, not more of them).
+        Returns None when every weighted category is covered (depth questions asked), closed,
+        or has nothing left to ask.
         """
         open_questions: dict[str, BankQuestion] = {}
         coverage: dict[str, float] = {}
         for cat in CATEGORIES:
             weight, target = ctx.template.weight(cat), ctx.template.target(cat)
             coverage[cat] = min(ctx.confidence_sums.get(cat, 0.0), target) / target
-            if weight <= 0 or coverage[cat] >= 1.0 or cat in ctx.closed:
+            if weight <= 0 or cat in ctx.closed:
                 continue
-            nxt = next((q for q in questions_for(ctx.template.name, cat) if q.key not in ctx.asked_keys), None)
+            covered = coverage[cat] >= 1.0
+            nxt = next((q for q in questions_for(ctx.template.name, cat)
+                        if q.key not in ctx.asked_keys and (q.depth or not covered)), None)
             if nxt is not None:
                 open_questions[cat] = nxt
         if not open_questions:

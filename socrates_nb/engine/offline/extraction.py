@@ -1107,7 +1107,10 @@ def category_of(statement: str, default: str | None, metric: str | None = None) 
     4. the classifier's best category when its probability is at least
        :data:`OVERRIDE_THRESHOLD` and it is not ``functional`` (the classifier's default
        for any descriptive sentence: "Mechanics buy for their garages" answering a users
-       question is about users; the question is the better evidence there);
+       question is about users; the question is the better evidence there), unless the
+       question is functional: its answers describe behaviour, which the classifier reads as
+       qualities ("Every list is private when it is created", security 0.64; "Push
+       notifications ... are optional", constraints 0.92), so only steps 1-3 move them;
     5. else ``default``. A free answer (``default`` None) takes the classifier's best category.
     """
     name = _named_actor(statement)
@@ -1126,7 +1129,7 @@ def category_of(statement: str, default: str | None, metric: str | None = None) 
             continue
         if any(p.search(action) for s in _table().subjects[category] for p in s.strong):
             return category
-    if name is None and best != default and best != "functional" and scores[best] >= OVERRIDE_THRESHOLD:
+    if name is None and "functional" not in (default, best) and best != default and scores[best] >= OVERRIDE_THRESHOLD:
         return best
     return default
 

@@ -122,6 +122,12 @@ def _split(text: str) -> list[str]:
     return split_statements(text)
 
 
+def criteria_reply(script: dict[str, Any], key: str) -> str:
+    """The reply to a criteria follow-up ``key`` (``criteria.<item key>``): ``criteria[key]`` else
+    ``Not specified.`` (what the document says about how those capabilities are checked)."""
+    return str((script.get("criteria") or {}).get(key, DEFAULT_REPLY))
+
+
 def probe_reply(script: dict[str, Any], item_key: str) -> str:
     """The reply to a probe about ``item_key``: ``probes.by_key[item_key]`` else ``probes.default``
     (``probes`` may also be a plain string)."""
@@ -184,6 +190,7 @@ def run_document(name: str, max_questions: int = 60) -> dict[str, Any]:
             asked = 0
             transcript: list[dict[str, Any]] = []
             probes: list[dict[str, Any]] = []
+            criteria: list[dict[str, str]] = []
             errors: list[dict[str, str]] = []
             asked_non_answers: list[dict[str, str]] = []
             sent: list[str] = []
@@ -191,7 +198,11 @@ def run_document(name: str, max_questions: int = 60) -> dict[str, Any]:
             q = session.next_question()
             while q is not None and asked < max_questions:
                 asked += 1
-                if q.is_probe:
+                kind = "criteria" if q.key.startswith("criteria.") else "probe" if q.is_probe else "bank"
+                if kind == "criteria":
+                    reply = criteria_reply(script, q.key)
+                    criteria.append({"key": q.key, "question": q.text, "reply": reply})
+                elif kind == "probe":
                     m = _PROBE_KEY.match(q.key)
                     item_key = m.group("item") if m else q.key
                     reply = probe_reply(script, item_key)
@@ -208,8 +219,8 @@ def run_document(name: str, max_questions: int = 60) -> dict[str, Any]:
                     reply = answers.get(q.key, DEFAULT_REPLY)
                 if labels.is_non_answer(reply):
                     asked_non_answers.append({"category": q.category, "key": q.key, "answer": reply})
-                transcript.append({"seq": asked, "key": q.key, "category": q.category, "probe": q.is_probe,
-                                   "scripted": q.key in answers or q.is_probe})
+                transcript.append({"seq": asked, "key": q.key, "category": q.category, "kind": kind,
+                                   "scripted": q.key in answers or kind != "bank"})
                 sent.append(reply)
                 try:
                     turn = session.answer(reply, question_id=q.id)
@@ -226,14 +237,14 @@ def run_document(name: str, max_questions: int = 60) -> dict[str, Any]:
         finally:
             ws.close()
     elapsed = time.perf_counter() - started
-    return _measure(name, script, labels, spec, asked, ended, max_questions, transcript, probes, errors,
-                    open_qs, sent, elapsed)
+    return _measure(name, script, labels, spec, asked, ended, max_questions, transcript, probes, criteria,
+                    errors, open_qs, sent, elapsed)
 
 
 def _measure(
     name: str, script: dict[str, Any], labels: Labels, spec: Any, asked: int, ended: bool, limit: int,
-    transcript: list[dict[str, Any]], probes: list[dict[str, Any]], errors: list[dict[str, str]],
-    open_qs: dict[str, Any], sent: list[str], elapsed: float,
+    transcript: list[dict[str, Any]], probes: list[dict[str, Any]], criteria: list[dict[str, str]],
+    errors: list[dict[str, str]], open_qs: dict[str, Any], sent: list[str], elapsed: float,
 ) -> dict[str, Any]:
     vague_rules = set(PROBE_RULES)
     items: list[dict[str, Any]] = []
@@ -243,6 +254,7 @@ def _measure(
     captured: set[str] = set()
     lint = {"vague": 0, "vague_flagged": 0, "precise": 0, "precise_flagged": 0}
     linted: set[str] = set()
+    kinds: list[tuple[bool, bool]] = []  # (labelled functional, filed functional) per labelled requirement
     for item in spec.items:
         text = (item.value or {}).get("text", item.text)
         label = labels.match(text) or labels.match(item.text)
@@ -266,6 +278,7 @@ def _measure(
         if not label.get("requirement"):
             non_answer_items.append({"ref": item.ref, "category": item.category, "text": item.text})
             continue
+        kinds.append((label.get("category") == "functional", item.category == "functional"))
         captured.update(_frs(label))
         if norm(label["text"]) not in linted:  # a statement counts once, however many items it gave
             linted.add(norm(label["text"]))
@@ -291,7 +304,7 @@ def _measure(
         "questions_asked": asked,
         "max_questions": limit,
         "ended": ended,
-        "answers_scripted": sum(1 for t in transcript if t["scripted"] and not t["probe"]),
+        "answers_scripted": sum(1 for t in transcript if t["scripted"] and t["kind"] == "bank"),
         "answers_defaulted": sum(1 for t in transcript if not t["scripted"]),
         "errors": errors,
         "remaining": list(spec.gaps) if not ended else [],
@@ -309,6 +322,14 @@ def _measure(
             "unknown": sum(1 for p in probes if p["statement"] is None),
             "list": probes,
         },
+        "criteria": {
+            "asked": len(criteria),
+            "answered": sum(1 for c in criteria if not labels.is_non_answer(c["reply"])),
+            "capabilities": sum(1 for i in spec.items if i.category == "functional"),
+            "capabilities_with_criteria": sum(1 for i in spec.items if i.category == "functional"
+                                              and i.acceptance_criteria),
+            "list": criteria,
+        },
         "precision": {
             "overall": round(correct / matched, 3) if matched else None,
             "correct": correct,
@@ -318,6 +339,7 @@ def _measure(
                 for c in CATEGORIES if per_cat[c]["items"]
             },
         },
+        "f_nfr": kinds,
         "functional_requirements": {
             "in_source": len(source_frs),
             "in_answers": len(in_answers),
@@ -411,6 +433,9 @@ def evaluate(names: list[str] | None = None, max_questions: int = 60) -> dict[st
         "probes_true": sum(d["probes"]["true"] for d in docs),
         "probes_false": sum(d["probes"]["false"] for d in docs),
         "probes_unknown": sum(d["probes"]["unknown"] for d in docs),
+        "criteria": {k: sum(d["criteria"][k] for d in docs)
+                     for k in ("asked", "answered", "capabilities", "capabilities_with_criteria")},
+        "f_nfr_macro_f1": macro_f1([k for d in docs for k in d["f_nfr"]]),
         "precision": {
             "overall": _ratio(correct, items), "correct": correct, "items": items,
             "by_category": {c: {**by_cat[c], "precision": _ratio(by_cat[c]["correct"], by_cat[c]["items"])}
@@ -433,6 +458,19 @@ def evaluate(names: list[str] | None = None, max_questions: int = 60) -> dict[st
     return {"documents": docs, "overall": overall}
 
 
+def macro_f1(kinds: list[tuple[bool, bool]]) -> float | None:
+    """Macro-F1 of functional versus non-functional over (labelled functional, filed functional) pairs."""
+    scores = []
+    for positive in (True, False):
+        tp = sum(1 for gold, got in kinds if gold == positive and got == positive)
+        fp = sum(1 for gold, got in kinds if gold != positive and got == positive)
+        fn = sum(1 for gold, got in kinds if gold == positive and got != positive)
+        if tp + fp + fn == 0:
+            return None
+        scores.append(2 * tp / (2 * tp + fp + fn))
+    return round(sum(scores) / 2, 3)
+
+
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2f}"
 
@@ -447,6 +485,11 @@ def _precision_and_capture(pr: dict[str, Any], fr: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _criteria_line(c: dict[str, Any]) -> str:
+    return (f"criteria follow-ups      {c['asked']} asked, {c['answered']} answered; capabilities with "
+            f"criteria {c['capabilities_with_criteria']} / {c['capabilities']}")
+
+
 def render(report: dict[str, Any]) -> str:
     """The report as text."""
     out: list[str] = []
@@ -457,7 +500,8 @@ def render(report: dict[str, Any]) -> str:
         out.append(f"== {d['document']} (template {d['template']}) ==")
         ended = "yes" if d["ended"] else f"no (limit {d['max_questions']}; remaining: {', '.join(d['remaining']) or '-'})"
         out.append(f"questions asked          {d['questions_asked']}  (scripted answers {d['answers_scripted']}, "
-                   f"defaulted {d['answers_defaulted']}, probes {d['probes']['total']})")
+                   f"defaulted {d['answers_defaulted']}, probes {d['probes']['total']}, "
+                   f"criteria follow-ups {d['criteria']['asked']})")
         out.append(f"session ended            {ended}")
         out.append(f"items                    {d['items']} current ({d['items_matched']} matched to a labelled "
                    f"statement, {len(d['items_unmatched'])} unmatched)")
@@ -467,7 +511,9 @@ def render(report: dict[str, Any]) -> str:
         out.append(f"open questions           {oq['count']}")
         unknown = f"  ({d['probes']['unknown']} of an item matching no statement)" if d["probes"]["unknown"] else ""
         out.append(f"probes true / false      {d['probes']['true']} / {d['probes']['false']}{unknown}")
+        out.append(_criteria_line(d["criteria"]))
         out += _precision_and_capture(pr, fr)
+        out.append(f"F/NFR macro-F1           {_pct(macro_f1(d['f_nfr']))}  (question and classifier together)")
         if fr["functional_in_source"] != fr["in_source"]:
             out.append(f"    of kind functional   {fr['functional_captured']} / {fr['functional_in_source']}")
         lint = d["lint"]
@@ -494,7 +540,9 @@ def render(report: dict[str, Any]) -> str:
     out.append(f"open questions           {o['open_questions']}")
     unknown = f"  ({o['probes_unknown']} unmatched)" if o["probes_unknown"] else ""
     out.append(f"probes true / false      {o['probes_true']} / {o['probes_false']}{unknown}")
+    out.append(_criteria_line(o["criteria"]))
     out += _precision_and_capture(pr, fr)
+    out.append(f"F/NFR macro-F1           {_pct(o['f_nfr_macro_f1'])}  (question and classifier together)")
     out.append(f"lint flags vague         {lint['vague_flagged']} / {lint['vague']} ({_pct(lint['vague_recall'])});  "
                f"precise flagged {lint['precise_flagged']} / {lint['precise']} ({_pct(lint['precise_flag_rate'])})")
     la = o["lint_all_statements"]

@@ -76,7 +76,9 @@ def _item(item: ItemView) -> dict[str, Any]:
         "findings": list(item.findings),
         "priority": item.priority,
         "rationale": item.rationale,
-        "source": {"question": item.source_question, "answer": item.source_answer, "turn": item.turn},
+        "acceptance_criteria": list(item.acceptance_criteria),
+        "source": {"question": item.source_question, "answer": item.source_answer, "turn": item.turn,
+                   "restated": [dict(r) for r in item.restated]},
     }
 
 
@@ -109,25 +111,27 @@ def csv_cell(text: str) -> str:
 
 
 def to_csv(spec: SpecView) -> str:
-    """One row per current item: ref, category, key, text, confidence, value (JSON), findings, source;
-    then one row per open question: ref ``OQ-001``..., category, key, the question as text, empty
-    confidence and value, findings ``open-question``, and the question and answer.
+    """One row per current item: ref, category, key, text, confidence, value (JSON), findings, source,
+    acceptance criteria (one per line); then one row per open question: ref ``OQ-001``..., category,
+    key, the question as text, empty confidence and value, findings ``open-question``, and the
+    question and answer.
 
     Every cell of an item row is quoted (a ``;`` or ``,`` inside a cell never splits it, whatever
     separator a spreadsheet assumes) and passed through :func:`csv_cell`; the header is plain.
     """
     out = io.StringIO()
-    out.write("ref,category,key,text,confidence,value,findings,question,answer\n")
+    out.write("ref,category,key,text,confidence,value,findings,question,answer,acceptance_criteria\n")
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for i in spec.items:
         writer.writerow([csv_cell(cell) for cell in (
             i.ref, i.category, i.key, i.text, f"{i.confidence:.2f}",
             json.dumps(i.value, sort_keys=True, ensure_ascii=False),
             "; ".join(f["rule"] for f in i.findings), i.source_question or "", i.source_answer or "",
+            "\n".join(i.acceptance_criteria),
         )])
     for ref, q in open_question_refs(spec):
         writer.writerow([csv_cell(cell) for cell in (
-            ref, q.category, q.key, q.question, "", "", "open-question", q.question, q.answer,
+            ref, q.category, q.key, q.question, "", "", "open-question", q.question, q.answer, "",
         )])
     return out.getvalue()
 
@@ -184,6 +188,11 @@ def to_markdown(spec: SpecView) -> str:
                 lines.append(f"  - Asked: {md_escape(item.source_question)}")
             if item.source_answer:
                 lines.append(f"  - Answer: \"{md_escape(item.source_answer)}\"")
+            for earlier in item.restated:
+                lines.append(f"  - Also stated (turn {earlier['turn']}): \"{md_escape(earlier['answer'] or '')}\"")
+            if item.acceptance_criteria:
+                lines.append("  - Acceptance criteria:")
+                lines += [f"    - {md_escape(c)}" for c in item.acceptance_criteria]
             for f in item.findings:
                 lines.append(f"  - ⚠ `{f['rule']}`: {md_escape(f['message'])}")
         lines.append("")

@@ -80,7 +80,11 @@ def test_a_replay_reports_consistent_counts(report: dict[str, Any]) -> None:
     assert doc["document"] == DOC
     asked = doc["questions_asked"]
     assert 0 < asked <= doc["max_questions"] == 20
-    assert asked == doc["answers_scripted"] + doc["answers_defaulted"] + doc["probes"]["total"]
+    criteria = doc["criteria"]
+    assert asked == doc["answers_scripted"] + doc["answers_defaulted"] + doc["probes"]["total"] + criteria["asked"]
+    assert criteria["asked"] == len(criteria["list"]) and criteria["answered"] <= criteria["asked"]
+    assert all(c["key"].startswith("criteria.") and c["question"] for c in criteria["list"])
+    assert criteria["capabilities_with_criteria"] <= criteria["capabilities"]
     assert len(doc["transcript"]) == asked
     if doc["ended"]:
         assert doc["remaining"] == []
@@ -156,3 +160,17 @@ def test_the_committed_scripts_parse_as_yaml() -> None:
     for path in (ROOT / "eval").glob("*/script.yaml"):
         data = yaml.safe_load(path.read_text("utf-8"))
         assert {"template", "answers", "statements", "functional_requirements", "expert"} <= set(data)
+
+
+def test_f_nfr_macro_f1(es: ModuleType) -> None:
+    assert es.macro_f1([(True, True), (False, False)]) == 1.0
+    assert es.macro_f1([(True, False), (False, True)]) == 0.0
+    assert es.macro_f1([(True, True), (True, False), (False, False)]) == 0.667  # 2/3 for each class
+    assert es.macro_f1([]) is None
+
+
+def test_criteria_replies_come_from_the_script(es: ModuleType) -> None:
+    script = {"criteria": {"criteria.functional.core_tasks": "A list holds at most 100 items."}}
+    assert es.criteria_reply(script, "criteria.functional.core_tasks") == "A list holds at most 100 items."
+    assert es.criteria_reply(script, "criteria.functional.other") == es.DEFAULT_REPLY
+    assert es.criteria_reply({}, "criteria.functional.core_tasks") == es.DEFAULT_REPLY

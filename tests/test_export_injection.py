@@ -34,6 +34,7 @@ ANSWERS = (
     "Clerks paste <script>alert(1)</script> and [x](javascript:alert(1)) into the form.",
     "Links like [ref] and <javascript:alert(2)> are plain text & stay readable.",
 )
+CRITERION = "=2+3 is the most a clerk may cancel per day."
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -44,7 +45,12 @@ def hostile(ws: Workspace) -> Project:
     s = p.start_session()
     for text in ANSWERS:
         s.answer(text)
-    # a probe question quotes the user's words: question text carries user text too
+    # a probe question quotes the user's words: question text carries user text too;
+    # a reply to a criteria follow-up is user text in the acceptance-criteria column
+    while s.skip() is not None:  # then a free answer: a capability
+        pass
+    assert s.answer("Clerks cancel orders.").next_question.key.startswith("criteria.")
+    s.answer(CRITERION)
     return p
 
 
@@ -60,8 +66,9 @@ def test_no_csv_cell_starts_a_formula(hostile: Project) -> None:
         for cell in row:
             assert not cell.startswith(DANGEROUS_START), (row, cell)
     # the hostile strings arrived, neutralised by a leading quote and otherwise unchanged
-    answers = {row[-1] for row in rows[1:]}
+    answers = {row[8] for row in rows[1:]}
     assert "'" + FORMULA in answers
+    assert "'" + CRITERION in {row[9] for row in rows[1:]}
     texts = {row[3] for row in rows[1:]}
     assert "'-5 degrees is the minimum operating temperature." in texts  # readable: only the quote was added
     assert any(t.startswith("'+1+2") for t in texts) and any(t.startswith("'@SUM(A1:A2)") for t in texts)
@@ -71,12 +78,13 @@ def test_every_csv_cell_is_quoted(hostile: Project) -> None:
     """A cell such as ``Totals;=1+1`` must stay one cell for a spreadsheet splitting on ``;`` too:
     every item cell is quoted (the constant header need not be)."""
     header, body = hostile.specification().to_csv().split("\n", 1)
-    assert header == "ref,category,key,text,confidence,value,findings,question,answer"
+    assert header == "ref,category,key,text,confidence,value,findings,question,answer,acceptance_criteria"
     requoted = io.StringIO()
     csv.writer(requoted, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(_rows(body))
     assert body == requoted.getvalue() and body
     text = body
-    assert '"Totals;=1+1 are shown per shop."' in text
+    # the answer went to the criteria follow-up of FR-001: two criteria in one quoted cell
+    assert '"Totals\n=1+1 are shown per shop."' in text
 
 
 def test_csv_cell_rules() -> None:

@@ -53,3 +53,19 @@ def test_the_rules_are_linear_on_long_crafted_text() -> None:
         classify(text)
         worst = max(worst, time.perf_counter() - start)
     assert worst < 5.0, worst  # a super-linear rule takes minutes here
+
+
+@pytest.mark.parametrize("text", [
+    "Not specified: the spec leaves conflicting offline edits open.",
+    "Not specified for anything else.",
+    "TBD, pending legal review.",
+    "TBD (legal).",
+    "Unclear as of today.",
+])
+def test_a_non_answer_with_its_reason_is_unknown(text: str) -> None:
+    assert classify(text) == "unknown"
+
+
+@pytest.mark.parametrize("text", ["Unknown callers are blocked.", "Undefined behaviour must never crash the app."])
+def test_requirements_opening_with_an_unknown_word_stay_requirements(text: str) -> None:
+    assert classify(text) is None

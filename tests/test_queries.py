@@ -79,7 +79,7 @@ def test_specification_takes_the_same_statements_for_1_and_50_turns(ws: Workspac
     assert measured["Small"][1:] == (2, 1)
     assert measured["Big"][1] > 40 and measured["Big"][2] == 1
     assert measured["Small"][0] == measured["Big"][0], measured
-    assert measured["Big"][0] <= 5
+    assert measured["Big"][0] <= 6  # the sixth: the earlier answers restated items stand on
 
 
 def plain_question(s: Any) -> Any:
@@ -90,7 +90,7 @@ def plain_question(s: Any) -> Any:
     such turns do different work, so the compared turns avoid them.
     """
     q = s.next_question()
-    while q is not None and q.category in MEASURED_CATEGORIES:
+    while q is not None and (q.category in MEASURED_CATEGORIES or q.is_probe):  # a criteria follow-up too
         q = s.skip()
     assert q is not None and not q.is_probe
     return q
@@ -122,8 +122,9 @@ def test_answer_turn_takes_the_same_statements_at_5_and_50_items(ws: Workspace, 
         measured[name] = c.count
     assert measured["small"] == measured["big"], measured
     # 5 of them read what extraction needs, before the write transaction; the write reads the
-    # follow-up queue, the open questions and the set-aside categories, and resolves reopened ones
-    assert measured["big"] <= 27
+    # follow-up queues (vague items, then capabilities waiting for criteria), the open questions
+    # and the set-aside categories, and resolves reopened ones
+    assert measured["big"] <= 28
 
 
 # --- query plans ---------------------------------------------------------------------------

@@ -80,7 +80,8 @@ def test_items_carry_their_source_question_and_answer(ws: Workspace) -> None:
     assert any(g.startswith("Goals (80% covered): ") for g in spec.gaps), spec.gaps
     d = spec.items[0].to_dict()
     assert d["source"] == {"answer_id": str(spec.items[0].answer_id), "question": q1.text,
-                           "answer": spec.items[0].source_answer, "turn": 1}
+                           "answer": spec.items[0].source_answer, "turn": 1, "restated": []}
+    assert d["acceptance_criteria"] == []
     assert d["rationale"] == q1.why and d["priority"] == "unset"  # stated by nobody: never guessed
     assert spec.items[2].to_dict()["source"]["turn"] == 2
     assert "items=3" in repr(spec)
@@ -130,7 +131,7 @@ def test_json_export_parses_and_has_items_with_refs(filled: Project) -> None:
     assert refs == [i.ref for i in spec.items] == ["GOAL-001", "GOAL-002", "USR-001", "NFR-PERF-001", "NFR-PERF-002"]
     first = data["items"][0]
     assert set(first) == {"ref", "category", "key", "value", "text", "confidence", "findings", "priority", "rationale",
-                          "source"}
+                          "acceptance_criteria", "source"}
     assert first["source"]["answer"].startswith("Merchants take card payments")
     vague = data["items"][1]["findings"]
     assert [f["rule"] for f in vague] == ["vague-term", "vague-term"]  # no not-ears: nothing to act on
@@ -151,7 +152,8 @@ def test_json_export_parses_and_has_items_with_refs(filled: Project) -> None:
 def test_csv_export_has_a_header_and_one_row_per_item(filled: Project) -> None:
     spec = filled.specification()
     rows = list(csv.reader(io.StringIO(spec.to_csv())))
-    assert rows[0] == ["ref", "category", "key", "text", "confidence", "value", "findings", "question", "answer"]
+    assert rows[0] == ["ref", "category", "key", "text", "confidence", "value", "findings", "question", "answer",
+                       "acceptance_criteria"]
     assert len(rows) == 1 + len(spec.items)
     assert [r[0] for r in rows[1:]] == [i.ref for i in spec.items]
     by_ref = {r[0]: r for r in rows[1:]}
@@ -378,14 +380,20 @@ def test_restating_text_supersedes_across_sessions(ws: Workspace) -> None:
     # a free answer (no question pending) lands in functional.free; restate it twice
     while s2.skip() is not None:
         pass
-    # stored text: "Orders are exported as CSV." (a second, precise statement asks no follow-up)
-    assert s2.answer("Orders are exported as CSV. Clerks print invoices.").next_question is None
+    # stored text: "Orders are exported as CSV."; the two capabilities get one criteria follow-up
+    first = "Orders are exported as CSV. Clerks print invoices."
+    assert s2.answer(first).next_question.key == "criteria.functional.free"
+    assert s2.skip() is None
     s2.answer("Orders are exported as CSV!")
     assert item_rows(ws, p.id)["FR-001"] == (False, "FR-003")
     assert [i.ref for i in p.specification().items if i.category == "functional"] == ["FR-002", "FR-003"]
+    restated = p.specification().items[-1]
+    assert restated.ref == "FR-003" and restated.restated == ({"question": None, "answer": first, "turn": 1},)
+    assert restated.to_dict()["source"]["restated"] == [{"question": None, "answer": first, "turn": 1}]
     lines = p.specification().to_markdown().splitlines()
     at = lines.index("- **FR-003** Orders are exported as CSV! _(confidence 0.60)_")
     assert lines[at + 1] == '  - Answer: "Orders are exported as CSV!"'  # a free answer: no question
+    assert lines[at + 2] == f'  - Also stated (turn 1): "{first}"'  # both answers are its sources
 
 
 def test_concurrent_resolutions_resolve_once(ws: Workspace, db_url: str) -> None:

@@ -59,6 +59,9 @@ _WHOLE_UNKNOWN = re.compile(
     r"|n/?a|na|-+|\?+)" + _TAIL,
     re.IGNORECASE,
 )
+# A non-answer with its reason: "Not specified: the spec leaves that open", "TBD, pending legal",
+# "Not specified for anything else".
+_UNKNOWN_LEAD = re.compile(rf"(?:{_UNKNOWN_WORDS}){_TAIL}\s*+(?:[:;,(–—-]|\bfor\b|\bbecause\b|\bas\b)", re.IGNORECASE)
 # Sentences that say the source or the team has no answer, wherever they stand in the statement.
 _SILENT = re.compile(
     r"\b(?:document|spec(?:ification)?|source|prd|srs|brief|requirements?|text|story|stories)\s+"
@@ -106,7 +109,7 @@ def classify(statement: str) -> Kind | None:
         return "unknown"
     if len(core) > 400:  # a non-answer is short; a long text is read statement by statement
         return None
-    if _WHOLE_UNKNOWN.fullmatch(core) or (
+    if _WHOLE_UNKNOWN.fullmatch(core) or _UNKNOWN_LEAD.match(core) or (
         _SUBJECT_UNKNOWN.fullmatch(core) and not _BINDING.search(core)
     ):
         return "unknown"

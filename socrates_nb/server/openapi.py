@@ -175,7 +175,7 @@ def _schemas() -> dict[str, Schema]:
         "Item": _extended(
             spec["SpecItem"], id=UUID, is_current={"type": "boolean"},
             source=closed({"answer_id": nullable(UUID), "question": nullable(text()), "answer": nullable(text()),
-                           "turn": nullable(count(1))}),
+                           "turn": nullable(count(1)), "restated": {"type": "array", "items": ref("SpecEarlierSource")}}),
         ),
         "Conflict": _extended(
             spec["SpecConflict"], id=UUID, item_ids={"type": "array", "items": UUID, "minItems": 2, "maxItems": 2}

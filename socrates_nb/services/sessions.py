@@ -32,7 +32,8 @@ from socrates_nb.services import turn
 from socrates_nb.services.state import (
     LLM_CONTEXT_ITEMS, ProjectState, engine_context, load_state, maturity_of, open_conflict_counts, project_maturity,
 )
-from socrates_nb.services.triage import Triage, answer_verdict, triage
+from socrates_nb.services.criteria import is_criteria_question
+from socrates_nb.services.triage import Triage, answer_verdict, criteria_triage, triage
 from socrates_nb.services.usage import store_calls
 from socrates_nb.services.validation import answer_text, parse_uuid
 from socrates_nb.services.views import (
@@ -261,6 +262,8 @@ class SessionService:
         """Phase 2, no transaction open: a non-answer or scope decision needs no engine; else the
         engine's drafts, each checked again for non-answers (both engines go through it)."""
         found = answer_verdict(needs.question, text)
+        if found is None and is_criteria_question(needs.question):
+            found = criteria_triage(needs.question, text)
         if found is not None:
             return _Extracted(engine, needs.pending_id, found, [], needs.ctx)
         if isinstance(engine, LlmEngine):  # before a model is paid; the offline rules check it themselves
@@ -290,12 +293,15 @@ class SessionService:
         engine, found = extracted.engine, extracted.found
         answer = turn.record_answer(orm, session, pending, text, found)
         probed = turn.probed_item(orm, pending)
+        capabilities = turn.criteria_items(orm, pending)
+        turn.attach_criteria(capabilities, found.criteria)
         stored = turn.store_items(orm, project.id, answer, found.items, replacing=probed if found.items else None)
-        gaps = turn.record_gaps(orm, session, pending, answer, found.gaps, None if found.items else probed)
+        gaps = turn.record_gaps(orm, session, pending, answer, found.gaps, None if found.items else probed,
+                                about=capabilities[0] if capabilities else None)
         if pending is not None and found.items:
             turn.resolve_reopened(orm, project.id, pending.bank_key)
         turn.mark_probe_states(engine, extracted.ctx, stored.items, found.items,
-                               pending.probe_depth if pending is not None else 0)
+                               pending.probe_depth if pending is not None else 0, pending)
         orm.flush()
         at = time.perf_counter()
         probe = turn.next_probe(orm, engine, extracted.ctx, project.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
@@ -59,8 +59,10 @@ class SpecService:
             rank = {c: i for i, c in enumerate(CATEGORIES)}
             open_questions = _open_question_views(orm, project.id, OPEN_STATUSES)
             state = state_of([row[0] for row in rows], open_questions)
+            earlier = _earlier_sources(orm, [a for row in rows for a in row[0].restated_from])
             items = sorted(
-                (ItemView.of(*row) for row in rows),
+                (ItemView.of(*row, restated=tuple(earlier[a] for a in row[0].restated_from if a in earlier))
+                 for row in rows),
                 # by number, not text: FR-1000 comes after FR-999
                 key=lambda i: (rank[i.category], i.ref.rsplit("-", 1)[0], int(i.ref.rsplit("-", 1)[1])),
             )
@@ -193,6 +195,18 @@ def _merged_item(orm: OrmSession, a: models.SpecItem, b: models.SpecItem, text: 
     orm.add(item)
     orm.flush()
     return item
+
+
+def _earlier_sources(orm: OrmSession, answer_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The question, answer and turn of each earlier answer a current item restates (one query, also for none:
+    a specification takes the same statements whatever its history)."""
+    ids = {uuid.UUID(a) for a in answer_ids}
+    rows = orm.execute(
+        select(models.Answer.id, models.Question.text, models.Answer.text, models.Answer.seq)
+        .outerjoin(models.Question, models.Answer.question_id == models.Question.id)
+        .where(models.Answer.id.in_(ids))
+    )
+    return {str(r[0]): {"question": r[1], "answer": r[2], "turn": r[3]} for r in rows}
 
 
 def _open_question_views(orm: OrmSession, project_id: uuid.UUID, statuses: tuple[str, ...]) -> list[OpenQuestionView]:

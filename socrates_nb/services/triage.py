@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb.engine.base import ItemDraft, QuestionDraft
+from socrates_nb.engine.offline.extraction import split_statements
 from socrates_nb.quality.nonanswer import classify
+from socrates_nb.services.criteria import KEY_PREFIX
 
 SCOPE_SLUG = "scope"
 """Key slug of a scope decision: ``<category>.scope``."""
@@ -30,15 +32,17 @@ class Gap:
 
 @dataclass(frozen=True)
 class Triage:
-    """What an answer gives: ``items`` to store (requirements and scope decisions) and ``gaps``."""
+    """What an answer gives: ``items`` to store (requirements and scope decisions) and ``gaps``;
+    a reply to a criteria follow-up gives ``criteria`` (statements) instead of items."""
 
     items: list[ItemDraft] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    criteria: list[str] = field(default_factory=list)
 
     @property
     def unanswered(self) -> bool:
-        """Whether the answer gave no item at all (the question stays open)."""
-        return not self.items
+        """Whether the answer gave nothing to keep (the question stays open)."""
+        return not self.items and not self.criteria
 
 
 def answer_verdict(question: QuestionDraft | None, answer: str) -> Triage | None:
@@ -46,7 +50,7 @@ def answer_verdict(question: QuestionDraft | None, answer: str) -> Triage | None
     kind = classify(answer)
     if kind is None or question is None:
         return Triage() if kind is not None else None
-    if kind == "out_of_scope" and not question.key.startswith("probe."):
+    if kind == "out_of_scope" and not question.key.startswith(("probe.", KEY_PREFIX)):
         return Triage(items=[scope_item(question.category, answer)])
     return Triage(gaps=[Gap(question.category, question.key, answer.strip())])
 
@@ -66,6 +70,19 @@ def triage(question: QuestionDraft | None, answer: str, drafts: list[ItemDraft])
     return Triage(items, gaps)
 
 
+def criteria_triage(question: QuestionDraft, answer: str) -> Triage:
+    """The statements of a reply to a criteria follow-up: criteria, or gaps for the non-answers among them."""
+    found = Triage()
+    for statement in split_statements(answer):
+        if classify(statement) == "unknown":
+            found.gaps.append(Gap(question.category, question.key, statement))
+        else:
+            found.criteria.append(statement)
+    if not found.criteria and not found.gaps:  # only filler
+        found.gaps.append(Gap(question.category, question.key, answer.strip()))
+    return found
+
+
 def scope_item(category: str, answer: str) -> ItemDraft:
     """The scope decision closing ``category`` ("Not applicable" to one of its questions)."""
     said = answer.strip()
@@ -81,4 +98,4 @@ def is_scope_item(key: str) -> bool:
     return key.endswith(f".{SCOPE_SLUG}")
 
 
-__all__ = ["Gap", "SCOPE_SLUG", "Triage", "answer_verdict", "is_scope_item", "scope_item", "triage"]
+__all__ = ["Gap", "SCOPE_SLUG", "Triage", "answer_verdict", "criteria_triage", "is_scope_item", "scope_item", "triage"]

@@ -2,14 +2,19 @@
 
 1. :func:`record_answer`: the answer row; the pending question becomes ``answered`` or,
    when the answer gave no item, ``unanswered``.
-2. :func:`store_items`: new items with stable refs; restatements supersede; conflicts are
-   recorded (bounded). The first item of an answer to a follow-up replaces the probed item.
+2. :func:`store_items`: new items with stable refs; restatements supersede (the new item keeps
+   the earlier answers as sources); conflicts are recorded (bounded). The first item of an
+   answer to a follow-up replaces the probed item. :func:`attach_criteria`: a reply to a
+   criteria follow-up adds acceptance criteria to the capabilities it asked about.
 3. :func:`record_gaps`: non-answers become open questions. A non-answer to a follow-up keeps
    the probed item current, marked ``still_vague``.
-4. :func:`mark_probe_states`: which new items are vague and wait for a follow-up (``due``).
+4. :func:`mark_probe_states`: which new items are vague and wait for a follow-up (``due``),
+   which are capabilities waiting for their criteria (``criteria_due``).
 5. :func:`next_probe`: the oldest current item waiting for a follow-up, and its question:
    every vague item of an answer is followed up in turn, at most
-   :data:`~socrates_nb.engine.offline.probing.MAX_PROBES` times along its chain.
+   :data:`~socrates_nb.engine.offline.probing.MAX_PROBES` times along its chain; then the
+   capabilities of the oldest answer still waiting get one criteria follow-up
+   (:mod:`socrates_nb.services.criteria`).
 6. :func:`ask`: the next question's row.
 """
 
@@ -24,9 +29,12 @@ from sqlalchemy.orm import Session as OrmSession
 
 from socrates_nb.categories import CATEGORY_INFO
 from socrates_nb.engine.base import Engine, EngineContext, ItemDraft, QuestionDraft
+from socrates_nb.engine.offline.bank import is_depth_question
 from socrates_nb.quality.conflicts import MAX_CONFLICTS_PER_ITEM, MAX_CONFLICTS_PER_TURN, Candidate, Verdict, detect
+from socrates_nb.quality.maturity import CAPABILITY_CATEGORIES
+from socrates_nb.services import criteria
 from socrates_nb.services.state import close_conflicts_of
-from socrates_nb.services.triage import Gap, Triage
+from socrates_nb.services.triage import Gap, Triage, is_scope_item
 from socrates_nb.services.views import ConflictView, QuestionView
 from socrates_nb.storage import models
 from socrates_nb.storage.models import utcnow
@@ -53,7 +61,7 @@ def record_answer(
 
 def probed_item(orm: OrmSession, question: models.Question | None) -> models.SpecItem | None:
     """The still-current item ``question`` follows up (asks to make measurable), if any."""
-    if question is None or question.probe_item_id is None:
+    if question is None or question.probe_item_id is None or question.bank_key.startswith(criteria.KEY_PREFIX):
         return None
     probed = orm.get(models.SpecItem, question.probe_item_id)
     return probed if probed is not None and probed.is_current else None
@@ -99,6 +107,9 @@ def store_items(
                 old = rows.get(cand.id) or orm.get_one(models.SpecItem, cand.id)
                 old.is_current = False
                 old.superseded_by = new_item.id
+                earlier = [*old.restated_from, *([str(old.answer_id)] if old.answer_id else [])]
+                new_item.restated_from = [a for a in dict.fromkeys([*new_item.restated_from, *earlier])
+                                          if a != str(new_item.answer_id)]
                 replaced.add(old.id)
             elif verdict.kind == "conflict":
                 contradictions.append((cand, verdict, new_item))
@@ -183,16 +194,18 @@ def _record_conflicts(
 
 def record_gaps(
     orm: OrmSession, session: models.Session, pending: models.Question | None, answer: models.Answer,
-    gaps: list[Gap], probed: models.SpecItem | None,
+    gaps: list[Gap], probed: models.SpecItem | None, about: models.SpecItem | None = None,
 ) -> list[models.OpenQuestion]:
     """Step 3: one open question per gap. ``probed``: the item a follow-up asked about that got a
-    non-answer: it stays current, marked ``still_vague`` with a finding saying so."""
+    non-answer: it stays current, marked ``still_vague`` with a finding saying so. ``about``:
+    the item the open questions concern without being vague (a capability's missing criteria)."""
+    subject = probed or about
     rows = [
         models.OpenQuestion(
             id=uuid.uuid4(), project_id=session.project_id, session_id=session.id,
             question_id=pending.id if pending else None, answer_id=answer.id,
-            item_id=probed.id if probed is not None else None, category=gap.category,
-            key=probed.key if probed is not None else gap.key, question=pending.text if pending else "",
+            item_id=subject.id if subject is not None else None, category=gap.category,
+            key=subject.key if subject is not None else gap.key, question=pending.text if pending else "",
             answer=gap.text, status="open",
         )
         for gap in gaps
@@ -216,15 +229,50 @@ def resolve_reopened(orm: OrmSession, project_id: uuid.UUID, key: str) -> None:
 
 
 def mark_probe_states(
-    engine: Engine, ctx: EngineContext, items: list[models.SpecItem], drafts: list[ItemDraft], attempt: int
+    engine: Engine, ctx: EngineContext, items: list[models.SpecItem], drafts: list[ItemDraft], attempt: int,
+    question: models.Question | None = None,
 ) -> None:
     """Step 4: ``due`` for a new item the engine would follow up (``attempt`` follow-ups were made
-    along its chain); ``still_vague`` for a vague one past the follow-up limit; else ``none``."""
+    along its chain); ``still_vague`` for a vague one past the follow-up limit; ``criteria_due``
+    for a precise capability (a functional item, not a scope decision), unless ``question`` (the
+    one answered) already asked for depth: a business rule or an edge case is its own criterion;
+    else ``none``."""
+    wants_criteria = not is_depth_question(question.bank_key if question is not None else None)
     for item, draft in zip(items, drafts):
         if engine.probe(ctx, draft, attempt) is not None:
             item.probe_state = "due"
         elif attempt and engine.probe(ctx, draft, 0) is not None:
             item.probe_state = "still_vague"
+        elif (wants_criteria and item.category in CAPABILITY_CATEGORIES and not is_scope_item(item.key)
+              and not item.criteria):
+            item.probe_state = "criteria_due"
+
+
+def criteria_items(orm: OrmSession, question: models.Question | None) -> list[models.SpecItem]:
+    """The still-current capabilities a criteria follow-up ``question`` asked about, in its order."""
+    if question is None or question.probe_item_id is None or not question.bank_key.startswith(criteria.KEY_PREFIX):
+        return []
+    first = orm.get(models.SpecItem, question.probe_item_id)
+    if first is None or first.answer_id is None:
+        return [first] if first is not None and first.is_current and first.probe_state == "criteria_asked" else []
+    item = models.SpecItem
+    return list(orm.scalars(
+        select(item)
+        .where(item.project_id == first.project_id, item.answer_id == first.answer_id,
+               item.probe_state == "criteria_asked", item.is_current.is_(True))
+        .order_by(item.ref_prefix, item.ref_seq)
+    ))
+
+
+def attach_criteria(asked: list[models.SpecItem], statements: list[str]) -> None:
+    """Each statement of a criteria reply to the capability it concerns
+    (:func:`~socrates_nb.services.criteria.assign`); every asked capability is done (``none``)."""
+    if asked and statements:
+        for item, given in zip(asked, criteria.assign(statements, [i.text for i in asked])):
+            if given:
+                item.criteria = [*item.criteria, *given]
+    for item in asked:
+        item.probe_state = "none"
 
 
 @dataclass(frozen=True)
@@ -254,7 +302,24 @@ def next_probe(orm: OrmSession, engine: Engine, ctx: EngineContext, project_id: 
         row.probe_state = "asked" if found is not None else "still_vague"
         if found is not None:
             return Probe(row, found, attempt + 1)
-    return None
+    return _criteria_probe(orm, project_id)
+
+
+def _criteria_probe(orm: OrmSession, project_id: uuid.UUID) -> Probe | None:
+    """One criteria follow-up for the first :data:`~socrates_nb.services.criteria.MAX_LISTED`
+    capabilities of the oldest answer that has some waiting (the rest wait for the next one)."""
+    item = models.SpecItem
+    waiting = select(item).where(item.project_id == project_id, item.is_current.is_(True),
+                                 item.probe_state == "criteria_due")
+    first = orm.scalars(waiting.order_by(item.created_at, item.ref_prefix, item.ref_seq).limit(1)).first()
+    if first is None:
+        return None
+    listed = list(orm.scalars(waiting.where(item.answer_id == first.answer_id)
+                              .order_by(item.ref_prefix, item.ref_seq).limit(criteria.MAX_LISTED))
+                  ) if first.answer_id is not None else [first]
+    for row in listed:
+        row.probe_state = "criteria_asked"
+    return Probe(listed[0], criteria.criteria_question(listed[0].key, [i.text for i in listed]), 1)
 
 
 def ask(

@@ -196,6 +196,10 @@ class ItemView:
     """Why the question it answers matters (the question's "why")."""
     turn: int | None = None
     """The answer's number in its session."""
+    acceptance_criteria: tuple[str, ...] = ()
+    """Rules, edge cases or acceptance criteria the user gave for this capability."""
+    restated: tuple[dict[str, Any], ...] = ()
+    """The earlier answers that stated the same target (``question``, ``answer``, ``turn`` each)."""
 
     @property
     def priority(self) -> str:
@@ -205,11 +209,12 @@ class ItemView:
     @classmethod
     def of(
         cls, row: models.SpecItem, question: str | None = None, answer: str | None = None, why: str | None = None,
-        turn: int | None = None,
+        turn: int | None = None, restated: tuple[dict[str, Any], ...] = (),
     ) -> "ItemView":
         return cls(
             row.id, row.ref, row.category, row.key, dict(row.value), row.text, row.confidence,
             tuple(row.findings or ()), row.is_current, row.answer_id, question, answer, why, turn,
+            tuple(row.criteria or ()), restated,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -224,12 +229,14 @@ class ItemView:
             "findings": list(self.findings),
             "priority": self.priority,
             "rationale": self.rationale,
+            "acceptance_criteria": list(self.acceptance_criteria),
             "is_current": self.is_current,
             "source": {
                 "answer_id": str(self.answer_id) if self.answer_id else None,
                 "question": self.source_question,
                 "answer": self.source_answer,
                 "turn": self.turn,
+                "restated": [dict(r) for r in self.restated],
             },
         }
 

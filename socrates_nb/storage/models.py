@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -200,9 +201,14 @@ class SpecItem(Base):
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     # none: precise enough; due: vague, waiting for its follow-up; asked: a follow-up was asked;
-    # still_vague: the follow-ups got no measurable answer (see services/probes.py)
+    # still_vague: the follow-ups got no measurable answer; criteria_due / criteria_asked: a
+    # capability waiting for / asked about its acceptance criteria (see services/turn.py)
     probe_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     superseded_by: Mapped[Optional[uuid.UUID]] = mapped_column(ForeignKey("spec_items.id", ondelete="SET NULL"), index=True)
+    # acceptance criteria, rules or edge cases the user gave for this capability (a criteria follow-up)
+    criteria: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=sql_text("'[]'"))
+    # ids of the earlier answers that stated the same target (restatements this item superseded)
+    restated_from: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=sql_text("'[]'"))
     created_at: Mapped[datetime] = _created()
 
     @property

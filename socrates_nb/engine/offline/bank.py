@@ -52,6 +52,16 @@ def load_bank() -> tuple[BankQuestion, ...]:
     return tuple(sorted(questions, key=lambda q: (rank[q.category], q.order, q.key)))
 
 
+def is_depth_question(key: str | None) -> bool:
+    """Whether ``key`` is a bank question asking for depth (rules, edge cases: see ``depth``)."""
+    return key is not None and key in _depth_keys()
+
+
+@lru_cache(maxsize=1)
+def _depth_keys() -> frozenset[str]:
+    return frozenset(q.key for q in load_bank() if q.depth)
+
+
 def _asking_rank(q: BankQuestion) -> float:
     # Template-specific questions (order 100+) come right after the category's first
     # shared question: the basics first, then what matters most for this kind of software.

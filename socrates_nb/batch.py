@@ -17,11 +17,15 @@ import yaml
 from socrates_nb.categories import CATEGORIES
 from socrates_nb.errors import NotFoundError, ValidationError
 from socrates_nb.services.views import QuestionView, TurnView
+from socrates_nb.services.criteria import KEY_PREFIX as CRITERIA_PREFIX
 from socrates_nb.templates import DEFAULT_TEMPLATE
 from socrates_nb.workspace import Session, Workspace
 
 Script = list[str] | dict[str, list[str]]
-"""A list of answers taken in order, or a mapping of category to its answers in order."""
+"""A list of answers taken in order, or a mapping of category (or ``criteria``) to its answers in order."""
+
+CRITERIA = "criteria"
+"""The key of a mapping script's replies to the criteria follow-ups (how a capability is tested)."""
 
 
 def load_answers(path: str | Path) -> Script:
@@ -36,9 +40,10 @@ def load_answers(path: str | Path) -> Script:
     if isinstance(data, list) and all(isinstance(a, str) for a in data):
         return data
     if isinstance(data, dict) and all(isinstance(v, list) and all(isinstance(a, str) for a in v) for v in data.values()):
-        unknown = sorted(set(data) - set(CATEGORIES))
+        unknown = sorted(set(data) - {*CATEGORIES, CRITERIA})
         if unknown:
-            raise ValidationError(f"{path}: unknown categories {', '.join(unknown)}; valid: {', '.join(CATEGORIES)}")
+            raise ValidationError(f"{path}: unknown categories {', '.join(unknown)}; valid: {', '.join(CATEGORIES)} "
+                                  f"and {CRITERIA}")
         return {k: list(v) for k, v in data.items()}
     raise ValidationError(f"{path}: expected a list of answers or a mapping of category to a list of answers")
 
@@ -53,12 +58,19 @@ def run_script(
 
     A list is answered in order until it runs out. With a mapping, each question takes
     the next answer of its category; a question whose category has none left is skipped.
+    A criteria follow-up (how the capabilities just given are tested) takes the next answer of
+    the mapping's ``criteria`` list; a list script, written for the bank's questions, skips it.
     """
     remaining: Script = list(script) if isinstance(script, list) else {k: list(v) for k, v in script.items()}
     answered = 0
     q = session.next_question()
     while q is not None:
-        answer = _next_answer(remaining, q.category)
+        criteria = q.key.startswith(CRITERIA_PREFIX)
+        answer = None if criteria and isinstance(remaining, list) else _next_answer(
+            remaining, CRITERIA if criteria else q.category)
+        if answer is None and criteria:
+            q = session.skip()
+            continue
         if answer is None:
             if isinstance(remaining, list) or not any(remaining.values()):
                 break

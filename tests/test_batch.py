@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import socrates_nb as snb
+from socrates_nb.batch import load_answers
 from socrates_nb.cli import cli
 from socrates_nb.workspace import Workspace
 
@@ -27,6 +28,24 @@ def test_run_batch_writes_exports_and_summary(ws: Workspace, tmp_path: Path) -> 
     assert summary == result.to_dict() and summary["maturity"] == result.maturity > 50
     again = snb.run_batch(ws, "Payments API", ANSWERS, tmp_path / "out")  # same project, a new session
     assert len(ws.project("Payments API").sessions()) == 2 and again.project == "Payments API"
+
+
+def test_the_demo_script_answers_the_criteria_follow_ups(ws: Workspace, tmp_path: Path) -> None:
+    snb.run_batch(ws, "Payments API", ANSWERS, tmp_path / "out", template="web-api")
+    given = load_answers(ANSWERS)["criteria"]
+    criteria = [c for i in ws.project("Payments API").specification().items for c in i.acceptance_criteria]
+    assert criteria and all(any(c in answer for answer in given) for c in criteria)
+    assert any("refund larger than the captured amount" in c for c in criteria)
+
+
+def test_a_list_script_skips_the_criteria_follow_ups(ws: Workspace, tmp_path: Path) -> None:
+    answers = tmp_path / "answers.json"
+    script = ["Shops sell spare parts.", "Mechanics buy parts.", "Clerks cancel an order.", "Parts have a price."]
+    answers.write_text(json.dumps(script))
+    result = snb.run_batch(ws, "Parts", answers, tmp_path, template="generic")
+    spec = ws.project("Parts").specification()
+    assert result.answers == 4 and [i.text for i in spec.items] == script
+    assert all(i.acceptance_criteria == () for i in spec.items)
 
 
 def test_run_batch_with_a_list_file(ws: Workspace, tmp_path: Path) -> None:

@@ -80,9 +80,19 @@ def test_rounding_and_json_shape() -> None:
     assert m.to_dict() == {
         "score": 4.8, "ready": False, "penalty": 0.0,
         "open_conflicts": {"high": 0, "medium": 0, "low": 0}, "coverage": dict(m.coverage),
-        "open_questions": 0, "out_of_scope": [], "blockers": [],
+        "open_questions": 0, "out_of_scope": [], "blockers": ["Functional: 0% of its capabilities (at least 50% needed)"],
     }
     assert isinstance(m, Maturity)
+
+
+def test_fewer_than_half_the_capabilities_block_readiness() -> None:
+    tpl = get_template("web-api")  # 8 capabilities
+    full = {c: tpl.target(c) for c in CATEGORIES}
+    three = compute_maturity(tpl, {**full, "functional": 3.0})
+    assert three.score >= 80 and not three.ready
+    assert three.blockers() == ["Functional: 38% of its capabilities (at least 50% needed)"]
+    four = compute_maturity(tpl, {**full, "functional": 4.0})
+    assert four.ready and four.blockers() == []
 
 
 def test_an_unprobed_vague_quality_item_blocks_readiness_a_functional_one_does_not() -> None:

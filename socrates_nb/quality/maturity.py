@@ -17,7 +17,8 @@ with non-answers scores 0.
 
 A specification is *ready* when maturity >= 80 and nothing blocks it (:meth:`Maturity.blockers`):
 no open high-severity conflict, no vague item of a weighted non-functional category still
-waiting for its follow-up question, and no weighted category known only through open questions.
+waiting for its follow-up question, no weighted category known only through open questions,
+and at least :data:`MIN_CAPABILITY_COVERAGE` of the template's capabilities.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ CONFLICT_PENALTY: Mapping[str, float] = {"high": 5.0, "medium": 2.0, "low": 1.0}
 
 READY_SCORE = 80.0
 """The score at which a specification with nothing blocking it is ready."""
+
+MIN_CAPABILITY_COVERAGE = 0.5
+"""A specification with fewer than half its template's capabilities is not ready, whatever its score
+(measured NFRs can lift the score of a specification that says what the system does in three lines)."""
 
 
 
@@ -76,6 +81,9 @@ class Maturity:
                 found.append(f"{label}: {self.unprobed_vague[cat]} vague item(s) not yet followed up")
             if self.coverage[cat] == 0 and self.open_questions.get(cat, 0):
                 found.append(f"{label}: only open questions ({self.open_questions[cat]})")
+            elif cat in CAPABILITY_CATEGORIES and self.coverage[cat] < MIN_CAPABILITY_COVERAGE:
+                found.append(f"{label}: {self.coverage[cat]:.0%} of its capabilities "
+                             f"(at least {MIN_CAPABILITY_COVERAGE:.0%} needed)")
         return found
 
     def gaps(self) -> list[str]:

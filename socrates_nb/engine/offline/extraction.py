@@ -1026,9 +1026,23 @@ def normalise(statement: str, metric: str | None = None, subject: Subject | None
                 return _finish(f"The system shall use {body}{text[len(body):]}")
             if subject.category == "compliance" and re.match(r"[A-Z]{2,}", body):
                 return _finish(f"The system shall comply with {body}{text[len(body):]}")
-            if subject.category == "integrations" and _options(body, "systems")[:1] and _options(body, "systems")[0][0] == 0:
+            if subject.category == "integrations" and _names_first(body, "systems"):
                 return _finish(f"The system shall integrate with {body}{text[len(body):]}")
     return _finish(text)
+
+
+_NOUN_PHRASE_GOES_ON = re.compile(r"\s*(?:$|[\d,.;:()/&+-]|(?:and|or|for|via|over|through|with|in|on|as|from|to)\b)",
+                                  re.IGNORECASE)
+
+
+def _names_first(body: str, vocab: str) -> bool:
+    """Whether ``body`` opens with an option of ``vocab`` and goes on as a noun phrase
+    ("Stripe for card payments"; not "Kafka Connect carries the data", whose verb is unknown)."""
+    found = _options(body, vocab)
+    if not found or found[0][0] != 0:
+        return False
+    m = found[0][1].pattern.match(body)
+    return m is not None and _NOUN_PHRASE_GOES_ON.match(body, m.end()) is not None
 
 
 # ---------------------------------------------------------------------------------------

@@ -75,12 +75,20 @@ def test_capabilities_get_criteria_follow_ups_four_at_a_time(ws: Workspace) -> N
     reply = s.answer("An order without lines cannot be created. Refunds above 200 euros need a manager. "
                      "A cancelled order cannot be cancelled twice.")
     assert reply.items == () and reply.open_questions == ()
+    refs = [i.ref for i in turn.items]
+    assert reply.criteria == (
+        (refs[0], "An order without lines cannot be created."),
+        (refs[1], "A cancelled order cannot be cancelled twice."),
+        (refs[2], "Refunds above 200 euros need a manager."),
+    )
+    assert f"{refs[2]} acceptance criterion: Refunds above 200 euros need a manager." in repr(reply)
+    assert "acceptance criterion: An order without lines" in reply._repr_html_()
+    assert reply.to_dict()["criteria"][0] == {"ref": refs[0], "criterion": "An order without lines cannot be created."}
     second = reply.next_question
     assert second.key == f"criteria.{turn.items[4].key}" and f'"{turn.items[4].text}"' in second.text
     s.skip()
     assert not s.next_question().key.startswith("criteria.")  # each capability is asked about once
     spec = {i.ref: i for i in p.specification().items}
-    refs = [i.ref for i in turn.items]
     assert spec[refs[0]].acceptance_criteria == ("An order without lines cannot be created.",)
     assert spec[refs[1]].acceptance_criteria == ("A cancelled order cannot be cancelled twice.",)
     assert spec[refs[2]].acceptance_criteria == ("Refunds above 200 euros need a manager.",)

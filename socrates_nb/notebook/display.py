@@ -94,6 +94,7 @@ def turn_text(t: "TurnView") -> str:
     """Items, conflicts, maturity and the next question of one answer."""
     lines = [f"Turn {t.seq}: {len(t.items)} item(s), maturity {t.maturity.score:.1f}{_engines(t)}"]
     lines += [f"  {i.ref} {i.text} ({i.confidence:.2f})" for i in t.items]
+    lines += [f"  {ref} acceptance criterion: {c}" for ref, c in t.criteria]
     lines += [f"  conflict {conflict_text(c)}" for c in t.conflicts]
     lines += [f"  open question: {open_question_text(q)}" for q in t.open_questions]
     if t.conflicts_omitted:
@@ -113,6 +114,9 @@ def turn_html(t: "TurnView") -> str:
     if t.conflicts_omitted:
         conflicts += f"<p>{escape(_omitted(t))}</p>"
     conflicts += "".join(open_question_html(q) for q in t.open_questions)
+    if t.criteria:
+        conflicts += "<ul>" + "".join(f"<li><b>{escape(ref)}</b> acceptance criterion: {escape(c)}</li>"
+                                      for ref, c in t.criteria) + "</ul>"
     nxt = question_html(t.next_question) if t.next_question else "<p>Nothing left to ask.</p>"
     return (
         f'<div style="{_STYLE}"><div>Answer {t.seq} · maturity {maturity_html(t.maturity)}{escape(_engines(t))}</div>'

@@ -199,6 +199,8 @@ def _schemas() -> dict[str, Schema]:
             "conflicts_omitted": count(),
             # the answer's non-answers ("not specified", "TBD"), kept as open questions
             "open_questions": {"type": "array", "items": ref("OpenQuestion")},
+            # a reply to a criteria follow-up: each statement and the capability it went to
+            "criteria": {"type": "array", "items": closed({"ref": ref("SpecRef"), "criterion": text()})},
         }),
         "Usage": closed({
             "since": nullable(TIMESTAMP),

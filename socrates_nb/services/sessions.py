@@ -294,7 +294,7 @@ class SessionService:
         answer = turn.record_answer(orm, session, pending, text, found)
         probed = turn.probed_item(orm, pending)
         capabilities = turn.criteria_items(orm, pending)
-        turn.attach_criteria(capabilities, found.criteria)
+        criteria = turn.attach_criteria(capabilities, found.criteria)
         stored = turn.store_items(orm, project.id, answer, found.items, replacing=probed if found.items else None)
         gaps = turn.record_gaps(orm, session, pending, answer, found.gaps, None if found.items else probed,
                                 about=capabilities[0] if capabilities else None)
@@ -336,6 +336,7 @@ class SessionService:
             maturity=maturity,
             conflicts_omitted=stored.omitted,
             open_questions=tuple(OpenQuestionView.of(g) for g in gaps),
+            criteria=tuple(criteria),
         )
 
     def _extract(self, engine: Engine, needs: _Prepared, text: str) -> list[ItemDraft]:

@@ -264,15 +264,19 @@ def criteria_items(orm: OrmSession, question: models.Question | None) -> list[mo
     ))
 
 
-def attach_criteria(asked: list[models.SpecItem], statements: list[str]) -> None:
+def attach_criteria(asked: list[models.SpecItem], statements: list[str]) -> list[tuple[str, str]]:
     """Each statement of a criteria reply to the capability it concerns
-    (:func:`~socrates_nb.services.criteria.assign`); every asked capability is done (``none``)."""
+    (:func:`~socrates_nb.services.criteria.assign`); every asked capability is done (``none``).
+    Returns (capability ref, criterion) pairs in the capabilities' order."""
+    added: list[tuple[str, str]] = []
     if asked and statements:
         for item, given in zip(asked, criteria.assign(statements, [i.text for i in asked])):
             if given:
                 item.criteria = [*item.criteria, *given]
+                added += [(item.ref, c) for c in given]
     for item in asked:
         item.probe_state = "none"
+    return added
 
 
 @dataclass(frozen=True)

@@ -365,6 +365,8 @@ class TurnView:
     (:data:`socrates_nb.quality.conflicts.MAX_CONFLICTS_PER_TURN`): counted, not recorded."""
     open_questions: tuple[OpenQuestionView, ...] = ()
     """The non-answers of this answer ("not specified", "TBD"), kept as open questions."""
+    criteria: tuple[tuple[str, str], ...] = ()
+    """A reply to a criteria follow-up: (capability ref, criterion) for each of its statements."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -378,6 +380,7 @@ class TurnView:
             "fallbacks": dict(self.fallbacks),
             "conflicts_omitted": self.conflicts_omitted,
             "open_questions": [q.to_dict() for q in self.open_questions],
+            "criteria": [{"ref": ref, "criterion": c} for ref, c in self.criteria],
         }
 
 

@@ -90,6 +90,20 @@ def test_submit_stores_the_answer_and_shows_its_items(ws: Workspace) -> None:
     assert "1 answers" in form.status_html.value
 
 
+def test_a_criteria_reply_shows_the_criteria_it_added(ws: Workspace) -> None:
+    p, s = started(ws)
+    while s.next_question().key != "functional.core_tasks":
+        s.skip()
+    form = snb.SessionForm(s)
+    form.answer.value = "Clerks cancel an order."
+    form.submit.click()
+    assert form.question.key == "criteria.functional.core_tasks" and "Clerks cancel an order." in form.question_html.value
+    form.answer.value = "A shipped order <b>cannot</b> be cancelled."
+    form.submit.click()
+    assert "FR-001</b> acceptance criterion: A shipped order &lt;b&gt;cannot&lt;/b&gt; be cancelled." in form.items_html.value
+    assert p.specification().items[-1].acceptance_criteria == ("A shipped order <b>cannot</b> be cancelled.",)
+
+
 @pytest.mark.parametrize("text", ["", "   \n  ", "bad \x00 byte"])
 def test_an_invalid_answer_shows_the_error_inline_and_stores_nothing(ws: Workspace, text: str) -> None:
     _, s = started(ws)

@@ -68,14 +68,14 @@ def _attempt(error_html: widgets.HTML, *steps: Callable[[], object]) -> None:
 # --- HTML fragments -------------------------------------------------------------------------------
 
 
-def _items_html(items: Sequence[ItemView] | None) -> str:
+def _items_html(items: Sequence[ItemView] | None, criteria: Sequence[tuple[str, str]] = ()) -> str:
     if items is None:
         return "<small>The items extracted from your next answer appear here.</small>"
-    if not items:
+    if not items and not criteria:
         return "<small>Your last answer produced no items.</small>"
     rows = "".join(
         f"<li><b>{escape(i.ref)}</b> <small>[{escape(display.category_label(i.category))}]</small> {escape(i.text)}</li>" for i in items
-    )
+    ) + "".join(f"<li><b>{escape(ref)}</b> acceptance criterion: {escape(c)}</li>" for ref, c in criteria)
     return f"<b>From your last answer</b><ul>{rows}</ul>"
 
 
@@ -120,6 +120,7 @@ class SessionForm(widgets.VBox):
         self.project: Project = session.project()
         self.question: QuestionView | None = None
         self.last_items: tuple[ItemView, ...] | None = None
+        self.last_criteria: tuple[tuple[str, str], ...] = ()
         self.status_html = _html("snb-status")
         self.question_html = _html("snb-question")
         self.answer = widgets.Textarea(
@@ -163,7 +164,7 @@ class SessionForm(widgets.VBox):
         self._show_session(spec.view.project.name)
         self._show_maturity(spec.maturity)
         self._show_conflicts(spec.conflicts)
-        self.items_html.value = _items_html(self.last_items)
+        self.items_html.value = _items_html(self.last_items, self.last_criteria)
         self.gaps_html.value = _gaps_html(spec.gaps)
         self.open_html.value = _open_html(spec.open_questions)
 
@@ -174,7 +175,7 @@ class SessionForm(widgets.VBox):
     def _submit(self) -> None:
         """Answer the displayed question; a stale form gets a ConflictError instead of answering another one."""
         turn = self.session.answer(self.answer.value, question_id=self.question.id if self.question else None)
-        self.last_items = turn.items
+        self.last_items, self.last_criteria = turn.items, turn.criteria
         self.answer.value = ""
 
     def _show_session(self, project_name: str) -> None:

@@ -35,6 +35,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from llm_fakes import FakeOpenAI, last_user_text, reply, reply_json  # noqa: E402
 
+def _skip_criteria(session: Any) -> None:
+    """Skip a pending criteria follow-up: the service files its reply, no engine extracts it."""
+    q = session.next_question()
+    if q is not None and q.key.startswith("criteria."):
+        session.skip()
+
+
 ANSWERS = (
     "The checkout page shall respond within 300 ms at p95 for 500 concurrent users.",
     "Refunds are issued within 5 days. Support staff can see every refund in the back office.",
@@ -114,11 +121,13 @@ def _measure(snb: Any, db_url: str, fake: FakeOpenAI, turns: int) -> dict[str, A
     # the cached kind replays one fixed conversation, so its requests repeat exactly
     warm = fresh("llm_cached")
     for answer in ANSWERS:
+        _skip_criteria(warm)
         warm.answer(answer)
     for i in range(turns + 2):
         for kind in times:
             if i % len(ANSWERS) == 0:
                 sessions[kind] = fresh(kind)
+            _skip_criteria(sessions[kind])  # its reply would go to no engine
             started = time.perf_counter()
             turn = sessions[kind].answer(ANSWERS[i % len(ANSWERS)])
             elapsed = (time.perf_counter() - started) * 1000

@@ -39,7 +39,7 @@ def _write(report: str, data: dict[str, Any]) -> None:
 
 
 def answer_text(worker: int, i: int) -> str:
-    """A unique one-statement answer with no number-plus-unit in it, so it makes exactly one item."""
+    """A unique one-statement answer with no number-plus-unit in it: exactly one item (or one criterion)."""
     return f"Worker {worker} states requirement number {i}: the system shall keep record w{worker}r{i}."
 
 
@@ -61,7 +61,8 @@ def answer_loop(url: str, user: str, session_id: str, worker: int, count: int, b
     for i in range(count):
         try:
             turn = session.answer(answer_text(worker, i))
-            out["stored"].append({"i": i, "answer_id": str(turn.answer_id), "seq": turn.seq, "items": len(turn.items)})
+            out["stored"].append({"i": i, "answer_id": str(turn.answer_id), "seq": turn.seq,
+                                  "items": len(turn.items), "criteria": len(turn.criteria)})
         except BaseException as exc:  # noqa: BLE001
             out["errors"].append(_error(exc, f"answer {i}"))
     out["window"] = [started, time.monotonic()]  # the parent checks that the workers' answering overlapped

@@ -48,7 +48,7 @@ def test_exports_carry_priority_rationale_turn_and_glossary(ws: Workspace) -> No
     jsonschema.Draft202012Validator(spec_schema()).validate(data)
     booked = next(i for i in data["items"] if "book" in i["text"])
     assert booked["priority"] == "must" and booked["rationale"] == q.why
-    assert booked["source"] == {"question": q.text, "answer": turn.items[0].source_answer, "turn": 1}
+    assert booked["source"] == {"question": q.text, "answer": turn.items[0].source_answer, "turn": 1, "restated": []}
     assert data["glossary"] == [{"term": "slot", "definition": "a 15-minute appointment",
                                  "ref": next(i["ref"] for i in data["items"] if "means" in i["text"])}]
     md = p.specification().to_markdown()

@@ -529,6 +529,18 @@ def _warnings(rule: str, text: str) -> list[str]:
     return [text[f.span[0] : f.span[1]] for f in lint(text) if f.rule == rule and f.severity != "info" and f.span]
 
 
+@pytest.mark.parametrize(("text", "words"), [
+    ("Changes stream in real time.", ["real time"]),
+    ("Changes should be available in near real time.", ["near real time"]),
+    ("Shared lists update in real-time for everyone viewing them.", ["real-time"]),
+    ("Logging must be comprehensive enough for troubleshooting.", ["comprehensive"]),
+    ("Expired countdowns stay visible with a helpful message.", ["helpful"]),
+    ("Orders reach the ERP in real time (under 5 seconds).", []),  # the deadline is given
+])
+def test_real_time_without_a_deadline_is_vague(text: str, words: list[str]) -> None:
+    assert _warnings("vague-term", text) == words
+
+
 def test_handle_schema_evolution_gracefully_is_vague() -> None:
     text = "The pipeline shall handle schema evolution gracefully."
     assert _warnings("vague-term", text) == ["gracefully"]

@@ -690,6 +690,10 @@ VAGUE_TERMS: dict[str, str] = {
     "cost effective": "quality",
     "noticeable": "minimal", "noticeably": "minimal", "perceptible": "minimal",
     "small-to-medium": "amount", "small to medium": "amount",
+    # "real time" without a deadline (GtWR R7: timing words must be quantified); the eval documents
+    "real time": "temporal", "real-time": "temporal", "realtime": "temporal", "near real time": "temporal",
+    "near real-time": "temporal", "near-real-time": "temporal",
+    "comprehensive": "quality", "helpful": "clarity",
 }
 """Vague word or phrase -> family (which fixes the example criterion and the suggestion)."""
 

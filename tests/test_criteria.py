@@ -123,7 +123,7 @@ def test_a_non_answer_to_a_criteria_follow_up_is_an_open_question_about_the_capa
     follow_up = s.next_question()
     turn = s.answer("Not specified.")
     [gap] = turn.open_questions
-    assert (gap.key, gap.category, gap.question, gap.answer) == (item.key, "functional", follow_up.text, "Not specified.")
+    assert (gap.key, gap.category, gap.question, gap.answer) == (follow_up.key, "functional", follow_up.text, "Not specified.")
     with ws.db.read() as orm:
         row = orm.scalars(select(models.SpecItem).where(models.SpecItem.id == item.id)).one()
         assert row.is_current and row.criteria == [] and row.probe_state == "none"  # not "still vague"
@@ -167,3 +167,19 @@ def test_rules_and_edge_cases_get_no_criteria_follow_up(ws: Workspace) -> None:
     turn = s.answer("Refunds above 200 euros need a manager's approval.")
     assert [i.category for i in turn.items] == ["functional"]
     assert turn.next_question is None or not turn.next_question.key.startswith("criteria.")
+
+
+def test_reopening_missing_criteria_asks_about_the_capability_again(ws: Workspace) -> None:
+    p = ws.create_project("Reopen", template="web-api")
+    s = p.start_session()
+    q = functional_question(s)
+    [item] = s.answer("Clerks cancel an order.").items
+    s.answer("Not specified.")
+    [gap] = p.open_questions()
+    p.reopen_question(gap)
+    assert s.next_question().category == "data"  # asked before the reopening; the follow-up comes after it
+    again = s.answer("Orders have lines and a customer.").next_question
+    assert again.key == f"criteria.{item.key}" and again.key != q.key  # not the bank question again
+    s.answer("A shipped order cannot be cancelled.")
+    assert p.open_questions() == [] and p.open_questions("resolved")[0].id == gap.id
+    assert p.specification().items[0].acceptance_criteria == ("A shipped order cannot be cancelled.",)

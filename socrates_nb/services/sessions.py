@@ -298,7 +298,7 @@ class SessionService:
         stored = turn.store_items(orm, project.id, answer, found.items, replacing=probed if found.items else None)
         gaps = turn.record_gaps(orm, session, pending, answer, found.gaps, None if found.items else probed,
                                 about=capabilities[0] if capabilities else None)
-        if pending is not None and found.items:
+        if pending is not None and not found.unanswered:
             turn.resolve_reopened(orm, project.id, pending.bank_key)
         turn.mark_probe_states(engine, extracted.ctx, stored.items, found.items,
                                pending.probe_depth if pending is not None else 0, pending)

@@ -16,6 +16,7 @@ from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.access import owned_project
+from socrates_nb.services.criteria import KEY_PREFIX as CRITERIA_PREFIX
 from socrates_nb.services.state import OPEN_STATUSES, close_conflicts_of, maturity_of, state_of
 from socrates_nb.services.validation import MAX_ANSWER_CHARS, clean_text, parse_uuid, shown
 from socrates_nb.services.views import Actor, ConflictView, ItemView, OpenQuestionView, ProjectView, SpecView
@@ -87,12 +88,17 @@ class SpecService:
 
     def reopen(self, actor: Actor, open_question_id: str | uuid.UUID) -> OpenQuestionView:
         """Ask an open question again: its question may be asked in the project's next sessions
-        (it was set aside after the non-answer). Reopening a reopened or resolved one is an error."""
+        (it was set aside after the non-answer); a capability's missing criteria are asked about
+        again. Reopening a reopened or resolved one is an error."""
         oid = parse_uuid(open_question_id, "open question")
 
         def work(orm: OrmSession) -> OpenQuestionView:
             row = _lock_open(orm, actor, models.OpenQuestion, oid, open_question_id, "open question")
             row.status = "reopened"
+            about = row.item_id if row.key.startswith(CRITERIA_PREFIX) else None
+            capability = orm.get(models.SpecItem, about) if about is not None else None
+            if capability is not None and capability.is_current:
+                capability.probe_state = "criteria_due"
             orm.flush()
             audit.add(orm, Event("open_question.reopen", actor.id, "open_question", row.id))
             return OpenQuestionView.of(row)

@@ -197,15 +197,16 @@ def record_gaps(
     gaps: list[Gap], probed: models.SpecItem | None, about: models.SpecItem | None = None,
 ) -> list[models.OpenQuestion]:
     """Step 3: one open question per gap. ``probed``: the item a follow-up asked about that got a
-    non-answer: it stays current, marked ``still_vague`` with a finding saying so. ``about``:
-    the item the open questions concern without being vague (a capability's missing criteria)."""
+    non-answer: it stays current, marked ``still_vague`` with a finding saying so; the open
+    question takes its key. ``about``: the item the open questions concern without being vague
+    (a capability's missing criteria; the open question keeps the follow-up's key)."""
     subject = probed or about
     rows = [
         models.OpenQuestion(
             id=uuid.uuid4(), project_id=session.project_id, session_id=session.id,
             question_id=pending.id if pending else None, answer_id=answer.id,
             item_id=subject.id if subject is not None else None, category=gap.category,
-            key=subject.key if subject is not None else gap.key, question=pending.text if pending else "",
+            key=probed.key if probed is not None else gap.key, question=pending.text if pending else "",
             answer=gap.text, status="open",
         )
         for gap in gaps
@@ -218,7 +219,7 @@ def record_gaps(
 
 
 def resolve_reopened(orm: OrmSession, project_id: uuid.UUID, key: str) -> None:
-    """A reopened open question about ``key`` that now got a real answer is resolved (one statement)."""
+    """A reopened open question about ``key`` that now got a real answer (items or criteria) is resolved (one statement)."""
     orm.execute(
         update(models.OpenQuestion)
         .where(models.OpenQuestion.project_id == project_id, models.OpenQuestion.key == key,

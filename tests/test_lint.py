@@ -541,6 +541,17 @@ def test_real_time_without_a_deadline_is_vague(text: str, words: list[str]) -> N
     assert _warnings("vague-term", text) == words
 
 
+@pytest.mark.parametrize("text", ["Dark mode is nice to have.", "It would be nice to export PDFs.",
+                                  "It would be helpful to see totals."])
+def test_a_wish_is_one_weak_verb_finding_not_also_a_vague_term(text: str) -> None:
+    assert [f.rule for f in lint(text) if f.severity != "info"] == ["weak-verb"]
+
+
+def test_nice_and_helpful_as_qualities_stay_vague() -> None:
+    assert _warnings("vague-term", "The UI must look nice.") == ["nice"]
+    assert _warnings("vague-term", "Error messages must be helpful.") == ["helpful"]
+
+
 def test_handle_schema_evolution_gracefully_is_vague() -> None:
     text = "The pipeline shall handle schema evolution gracefully."
     assert _warnings("vague-term", text) == ["gracefully"]

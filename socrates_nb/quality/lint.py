@@ -718,6 +718,7 @@ _VAGUE_EXCEPTIONS: dict[str, re.Pattern[str]] = {
         r"queue|screen|search|text)\b|-text\b", re.I,  # "clear text" is plaintext
     ),
     "instant": re.compile(r"\s+(?:messag\w*|messenger)\b", re.I),  # "instant messaging": a feature
+    "nice": re.compile(r"[\s-]+to[\s-]+have\b", re.I),  # a priority (weak-verb says it), not a quality
 }
 # A vague word right after one of these is a verb or a noun, not an adjective ("shall clear", "to clear").
 _VAGUE_VERB_BEFORE: dict[str, re.Pattern[str]] = {
@@ -725,6 +726,9 @@ _VAGUE_VERB_BEFORE: dict[str, re.Pattern[str]] = {
     # not where the user picks the value ("for a defined area")
     "a defined": re.compile(r"(?i)\b(?:for|of|over|select|selects|choose|chooses|enter|enters|given)\s+$"),
     "an agreed": re.compile(r"(?i)\b(?:for|of|over|select|selects|choose|chooses|enter|enters|given)\s+$"),
+    # "it would be nice / helpful": a wish, which weak-verb reports
+    "nice": re.compile(r"(?i)\bwould\s+be\s+$"),
+    "helpful": re.compile(r"(?i)\bwould\s+be\s+$"),
     "clear": re.compile(
         r"(?i)\b(?:shall|must|will|should|can|could|may|might|to|and|or|then|also|automatically|not|"
         r"cannot|never|please)\s+$"

@@ -28,6 +28,8 @@ _DEFINITION = re.compile(
     re.IGNORECASE,
 )
 _ARTICLE = re.compile(r"^(?:an?|the)\s+", re.IGNORECASE)
+_NOT_TERMS = frozenset({"success", "it", "this", "that", "which", "what", "done", "ready", "winning", "failure"})
+"""Words before "means" that state a goal or point back ("Success means 30% fewer calls"), not a term."""
 
 
 def priority_of(statement: str) -> str:
@@ -44,6 +46,8 @@ def definition_of(statement: str) -> tuple[str, str] | None:
     if found is None:
         return None
     term = _ARTICLE.sub("", found["term"]).strip()
+    if term.lower() in _NOT_TERMS:
+        return None
     return term, found["definition"].strip()
 
 

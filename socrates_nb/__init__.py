@@ -4,36 +4,51 @@
 >>> ws = snb.connect()                                  # doctest: +SKIP
 """
 
+from importlib import import_module
+
 from socrates_nb.__about__ import __version__
-from socrates_nb.categories import CATEGORIES
-from socrates_nb.errors import (
-    ConfigError,
-    ConflictError,
-    DatabaseError,
-    NotFoundError,
-    SocratesError,
-    ValidationError,
-)
-from socrates_nb.quality.classifier import classify
-from socrates_nb.quality.lint import Finding, lint
-from socrates_nb.templates import TEMPLATES
-from socrates_nb.batch import run_batch
-from socrates_nb.workspace import Project, Session, Specification, Workspace, connect
-from socrates_nb import metrics  # callable: snb.metrics() is metrics.snapshot()
-from socrates_nb.logs import configure_logging
 
-
-
-_WIDGETS = ("ProjectBrowser", "SessionForm")
+_EXPORTS: dict[str, str] = {
+    "CATEGORIES": "socrates_nb.categories",
+    "TEMPLATES": "socrates_nb.templates",
+    "ConfigError": "socrates_nb.errors",
+    "ConflictError": "socrates_nb.errors",
+    "DatabaseError": "socrates_nb.errors",
+    "NotFoundError": "socrates_nb.errors",
+    "SocratesError": "socrates_nb.errors",
+    "ValidationError": "socrates_nb.errors",
+    "classify": "socrates_nb.quality.classifier",
+    "Finding": "socrates_nb.quality.lint",
+    "lint": "socrates_nb.quality.lint",
+    "run_batch": "socrates_nb.batch",
+    "Project": "socrates_nb.workspace",
+    "Session": "socrates_nb.workspace",
+    "Specification": "socrates_nb.workspace",
+    "Workspace": "socrates_nb.workspace",
+    "connect": "socrates_nb.workspace",
+    "configure_logging": "socrates_nb.logs",
+    "ProjectBrowser": "socrates_nb.notebook.widgets",
+    "SessionForm": "socrates_nb.notebook.widgets",
+}
+"""The public names and the module each comes from: imported when first used, so ``import
+socrates_nb`` (or ``socrates_nb.errors``) loads no database, crypto or widget library."""
 
 
 def __getattr__(name: str) -> object:
-    """``snb.SessionForm`` and ``snb.ProjectBrowser`` import ipywidgets only when first used."""
-    if name in _WIDGETS:
-        from socrates_nb.notebook import widgets
+    """A public name (``snb.connect``, ``snb.SessionForm``...) or ``snb.metrics`` (callable:
+    ``snb.metrics()`` is ``metrics.snapshot()``), imported when first used and then kept."""
+    if name == "metrics":
+        return import_module("socrates_nb.metrics")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return getattr(widgets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS, "metrics"})
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:

@@ -17,7 +17,7 @@ import yaml
 from socrates_nb.categories import CATEGORIES
 from socrates_nb.errors import NotFoundError, ValidationError
 from socrates_nb.services.views import QuestionView, TurnView
-from socrates_nb.services.criteria import KEY_PREFIX as CRITERIA_PREFIX
+from socrates_nb.services.criteria import is_criteria_key
 from socrates_nb.templates import DEFAULT_TEMPLATE
 from socrates_nb.workspace import Session, Workspace
 
@@ -65,7 +65,7 @@ def run_script(
     answered = 0
     q = session.next_question()
     while q is not None:
-        criteria = q.key.startswith(CRITERIA_PREFIX)
+        criteria = is_criteria_key(q.key)
         answer = None if criteria and isinstance(remaining, list) else _next_answer(
             remaining, CRITERIA if criteria else q.category)
         if answer is None and criteria:

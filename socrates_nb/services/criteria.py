@@ -40,9 +40,14 @@ _EXAMPLE = ("Given a list shared read-only, when the viewer edits an item, then 
             "and the list is unchanged.")
 
 
+def is_criteria_key(key: str) -> bool:
+    """Whether ``key`` (a question's bank key, an open question's key) is a criteria follow-up's."""
+    return key.startswith(KEY_PREFIX)
+
+
 def is_criteria_question(question: QuestionDraft | None) -> bool:
     """Whether ``question`` is a criteria follow-up."""
-    return question is not None and question.key.startswith(KEY_PREFIX)
+    return question is not None and is_criteria_key(question.key)
 
 
 def criteria_question(first_key: str, capabilities: Sequence[str]) -> QuestionDraft:
@@ -88,4 +93,4 @@ def assign(statements: Sequence[str], capabilities: Sequence[str]) -> list[list[
     return out
 
 
-__all__ = ["KEY_PREFIX", "MAX_LISTED", "assign", "criteria_question", "is_criteria_question"]
+__all__ = ["KEY_PREFIX", "MAX_LISTED", "assign", "criteria_question", "is_criteria_key", "is_criteria_question"]

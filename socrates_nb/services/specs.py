@@ -16,7 +16,7 @@ from socrates_nb.security import audit
 from socrates_nb.security.audit import Event
 from socrates_nb.quality.maturity import Maturity
 from socrates_nb.services.access import owned_project
-from socrates_nb.services.criteria import KEY_PREFIX as CRITERIA_PREFIX
+from socrates_nb.services.criteria import is_criteria_key
 from socrates_nb.services.state import OPEN_STATUSES, close_conflicts_of, maturity_of, state_of
 from socrates_nb.services.validation import MAX_ANSWER_CHARS, clean_text, parse_uuid, shown
 from socrates_nb.services.views import Actor, ConflictView, ItemView, OpenQuestionView, ProjectView, SpecView
@@ -95,7 +95,7 @@ class SpecService:
         def work(orm: OrmSession) -> OpenQuestionView:
             row = _lock_open(orm, actor, models.OpenQuestion, oid, open_question_id, "open question")
             row.status = "reopened"
-            about = row.item_id if row.key.startswith(CRITERIA_PREFIX) else None
+            about = row.item_id if is_criteria_key(row.key) else None
             capability = orm.get(models.SpecItem, about) if about is not None else None
             if capability is not None and capability.is_current:
                 capability.probe_state = "criteria_due"

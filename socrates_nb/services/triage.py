@@ -65,22 +65,24 @@ def triage(question: QuestionDraft | None, answer: str, drafts: list[ItemDraft])
             gaps.append(Gap(draft.category, draft.key, statement))
         else:
             items.append(draft)
-    if not items and not gaps and question is not None:  # only filler ("Hmm, good question.")
-        gaps.append(Gap(question.category, question.key, answer.strip()))
-    return Triage(items, gaps)
+    return Triage(items, gaps + _filler_gap(question, answer, items or gaps))
 
 
 def criteria_triage(question: QuestionDraft, answer: str) -> Triage:
     """The statements of a reply to a criteria follow-up: criteria, or gaps for the non-answers among them."""
-    found = Triage()
+    criteria: list[str] = []
+    gaps: list[Gap] = []
     for statement in split_statements(answer):
         if classify(statement) == "unknown":
-            found.gaps.append(Gap(question.category, question.key, statement))
+            gaps.append(Gap(question.category, question.key, statement))
         else:
-            found.criteria.append(statement)
-    if not found.criteria and not found.gaps:  # only filler
-        found.gaps.append(Gap(question.category, question.key, answer.strip()))
-    return found
+            criteria.append(statement)
+    return Triage(gaps=gaps + _filler_gap(question, answer, criteria or gaps), criteria=criteria)
+
+
+def _filler_gap(question: QuestionDraft | None, answer: str, found: list[object]) -> list[Gap]:
+    """The whole answer as one gap when it gave nothing at all (only filler: "Hmm, good question.")."""
+    return [] if found or question is None else [Gap(question.category, question.key, answer.strip())]
 
 
 def scope_item(category: str, answer: str) -> ItemDraft:

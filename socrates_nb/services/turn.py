@@ -61,7 +61,7 @@ def record_answer(
 
 def probed_item(orm: OrmSession, question: models.Question | None) -> models.SpecItem | None:
     """The still-current item ``question`` follows up (asks to make measurable), if any."""
-    if question is None or question.probe_item_id is None or question.bank_key.startswith(criteria.KEY_PREFIX):
+    if question is None or question.probe_item_id is None or criteria.is_criteria_key(question.bank_key):
         return None
     probed = orm.get(models.SpecItem, question.probe_item_id)
     return probed if probed is not None and probed.is_current else None
@@ -251,7 +251,7 @@ def mark_probe_states(
 
 def criteria_items(orm: OrmSession, question: models.Question | None) -> list[models.SpecItem]:
     """The still-current capabilities a criteria follow-up ``question`` asked about, in its order."""
-    if question is None or question.probe_item_id is None or not question.bank_key.startswith(criteria.KEY_PREFIX):
+    if question is None or question.probe_item_id is None or not criteria.is_criteria_key(question.bank_key):
         return []
     first = orm.get(models.SpecItem, question.probe_item_id)
     if first is None or first.answer_id is None:
